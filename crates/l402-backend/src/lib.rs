@@ -1,14 +1,33 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The narrow contract between the L402 module and a Lightning payment backend.
+//!
+//! Every backend (LND, CLN, Eclair, LNURL, NWC, the built-in fake, …) does two things
+//! (backends.md, "Common shape"): create an invoice for an amount with a memo and an expiry,
+//! and look up whether a payment hash has settled. This crate holds:
+//!
+//! - the request/reply types ([`InvoiceRequest`], [`Invoice`], [`Settlement`]);
+//! - [`BackendError`], classified by what the caller must do;
+//! - the object-safe [`Backend`] trait (called from a per-worker tokio runtime, so it is
+//!   `Send + Sync` and its futures are `Send`);
+//! - the reply checks every backend runs on what its node returned ([`check_invoice`],
+//!   [`check_preimage`]) and a timeout wrapper ([`with_timeout`]);
+//! - with the `conformance` feature, a shared test suite every backend's tests call.
+//!
+//! No nginx type and no `unsafe` here.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod backend;
+mod check;
+mod error;
+mod timeout;
+mod types;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+/// The lightning-invoice version these checks use, for backends that parse invoices too.
+pub use lightning_invoice;
+
+pub use backend::{Backend, BoxFuture};
+pub use check::{check_invoice, check_payee, check_preimage, parse_bolt11, MAX_BOLT11_LEN};
+pub use error::BackendError;
+pub use timeout::with_timeout;
+pub use types::{Invoice, InvoiceRequest, Settlement};

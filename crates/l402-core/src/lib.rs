@@ -1,14 +1,37 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! L402 protocol core for the nginx L402 paywall module.
+//!
+//! Pure protocol, no I/O: no files, no network, no clock and no randomness.
+//! Callers pass the current time (`now_unix`) and fresh random token ids.
+//!
+//! Layout, following `l402-wire.md`:
+//! - [`macaroon`]: the libmacaroons V2 binary codec (V1 on input) and the HMAC chain (§3);
+//! - [`identifier`]: the 66-byte L402 identifier, version 0 (§3);
+//! - [`caveat`]: `condition=value` caveats and their attenuation rules (§4);
+//! - [`keys`]: operator root keys, per-token key derivation, key rotation;
+//! - [`mint`]: minting a token for a service;
+//! - [`credential`]: parsing the `Authorization` header and hex carriers (§2);
+//! - [`verify`]: checking a credential (§4, in the spec's order);
+//! - [`challenge`]: the `WWW-Authenticate` values of a 402 answer (§1).
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod caveat;
+pub mod challenge;
+mod crypto;
+pub mod credential;
+mod encoding;
+pub mod identifier;
+pub mod keys;
+pub mod limits;
+pub mod macaroon;
+pub mod mint;
+pub mod verify;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use challenge::www_authenticate;
+pub use credential::{parse_authorization, parse_hex_macaroon, Credential, CredentialError};
+pub use crypto::sha256;
+pub use encoding::hex_encode;
+pub use identifier::{Identifier, IdentifierError};
+pub use keys::{KeyError, KeyRing, RootKey};
+pub use macaroon::{Caveat, DecodeError, Macaroon};
+pub use mint::{is_valid_capability_list, is_valid_service_name, MintParams};
+pub use verify::{verify_with_token_key, Rejection, Verified};

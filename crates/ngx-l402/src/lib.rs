@@ -1,14 +1,128 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! `ngx_http_l402_module`: the nginx adapter of the L402 paywall.
+//!
+//! This crate is the only place that touches nginx and holds `unsafe`; protocol logic lives in
+//! `l402-core`, invoices in the backend crates. Layout:
+//! - `conf/`: directives, environment, validation at parse time (`nginx -t`);
+//! - `access.rs`: the access-phase handler; `response.rs`: outcome -> status and headers;
+//! - `bridge/`: per-worker async runtime and the hand-off back to the event loop;
+//! - `job.rs`: work done off the main thread; `worker.rs`: process start/stop;
+//! - `fake_pay.rs`: the fake backend's pay endpoint.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod access;
+mod bridge;
+mod conf;
+mod ctx;
+mod fake_pay;
+mod ffi;
+mod guard;
+mod job;
+mod response;
+mod worker;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+use std::ffi::c_void;
+use std::ptr::{addr_of, addr_of_mut};
+use std::sync::Arc;
+
+use ngx::ffi::{
+    ngx_array_push, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
+    ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_int_t, ngx_module_t, NGX_HTTP_MODULE,
+    NGX_LOG_EMERG, NGX_LOG_WARN,
+};
+use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
+
+use crate::conf::{BackendSettings, LocConf, MainConf};
+
+/// Marker type carrying the module's nginx glue.
+pub struct Module;
+
+impl HttpModule for Module {
+    fn module() -> &'static ngx_module_t {
+        // SAFETY: the static is initialised at load time and nginx only writes its indices
+        // during configuration, before any request is served.
+        unsafe { &*addr_of!(ngx_http_l402_module) }
+    }
+
+    unsafe extern "C" fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+        let mut rc = ffi::NGX_ERROR;
+        guard::guard_void(|| {
+            // SAFETY: nginx passes the live configuration of the http{} block.
+            rc = unsafe { postconfiguration(cf) };
+        });
+        rc
     }
 }
+
+// SAFETY: MainConf/LocConf are the types our create_*_conf allocate for this module.
+unsafe impl HttpModuleMainConf for Module {
+    type MainConf = MainConf;
+}
+// SAFETY: as above.
+unsafe impl HttpModuleLocationConf for Module {
+    type LocationConf = LocConf;
+}
+
+/// Validates the whole http{} block and registers the access handler.
+unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+    // SAFETY: `cf` is live; our main conf was created by create_main_conf.
+    let Some(mcf) = (unsafe { Module::main_conf_mut(&*cf) }) else {
+        return ffi::NGX_ERROR;
+    };
+    match conf::resolve_main(mcf) {
+        Ok(None) => return ffi::NGX_OK, // L402 not used: no handler, zero cost
+        Ok(Some(settings)) => {
+            if matches!(settings.backend, BackendSettings::Fake { .. }) {
+                ffi::conf_log(
+                    cf,
+                    NGX_LOG_WARN,
+                    "l402: the FAKE payment backend is configured; it is for demos and tests only",
+                );
+            }
+            mcf.settings = Some(Arc::new(settings));
+        }
+        Err(msg) => {
+            ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
+            return ffi::NGX_ERROR;
+        }
+    }
+    // SAFETY: `cf` is live; the core main conf holds the phase handler arrays.
+    unsafe {
+        let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(&*cf) else {
+            return ffi::NGX_ERROR;
+        };
+        let phase = &mut cmcf.phases[ngx_http_phases_NGX_HTTP_ACCESS_PHASE as usize];
+        let h = ngx_array_push(&mut phase.handlers).cast::<ngx_http_handler_pt>();
+        if h.is_null() {
+            return ffi::NGX_ERROR;
+        }
+        *h = Some(access::access_handler);
+    }
+    ffi::NGX_OK
+}
+
+static NGX_HTTP_L402_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
+    preconfiguration: None,
+    postconfiguration: Some(Module::postconfiguration),
+    create_main_conf: Some(Module::create_main_conf),
+    init_main_conf: None,
+    create_srv_conf: None,
+    merge_srv_conf: None,
+    create_loc_conf: Some(Module::create_loc_conf),
+    merge_loc_conf: Some(Module::merge_loc_conf),
+};
+
+/// The module object nginx loads (`load_module …/ngx_http_l402_module.so`).
+#[no_mangle]
+#[used]
+#[allow(non_upper_case_globals)]
+pub static mut ngx_http_l402_module: ngx_module_t = ngx_module_t {
+    ctx: addr_of!(NGX_HTTP_L402_MODULE_CTX) as *mut c_void,
+    // SAFETY: only the address of the table is taken.
+    commands: addr_of_mut!(conf::directives::COMMANDS) as *mut ngx::ffi::ngx_command_t,
+    type_: NGX_HTTP_MODULE as _,
+    init_process: Some(worker::init_process),
+    exit_process: Some(worker::exit_process),
+    ..ngx_module_t::default()
+};
+
+ngx::ngx_modules!(ngx_http_l402_module);
+

@@ -1,0 +1,147 @@
+//! Verifying an L402 credential (l402-wire.md §4), in the spec's order:
+//! `sha256(preimage) == payment_hash` from the identifier, then the per-token
+//! root key, then the HMAC chain, then the caveats for the requested service.
+
+use std::fmt;
+
+use crate::caveat::{check_rules, preimage_caveats};
+use crate::credential::Credential;
+use crate::crypto::{ct_eq, sha256};
+use crate::identifier::Identifier;
+use crate::keys::KeyRing;
+use crate::macaroon::{Caveat, Macaroon};
+
+/// What a verified token grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The payment hash from the identifier (= `sha256(preimage)`).
+    pub payment_hash: [u8; 32],
+    /// The token id from the identifier.
+    pub token_id: [u8; 32],
+    /// The effective (last, strictest) `<service>_valid_until`, if any.
+    pub valid_until: Option<u64>,
+}
+
+/// Why a credential does not grant access. All of these call for a fresh 402
+/// challenge (l402-wire.md §5: clients re-pay only on 402).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// No candidate macaroon has a version-0 L402 identifier.
+    NotL402Identifier,
+    /// Neither the header nor a `preimage=` caveat gives a preimage.
+    MissingPreimage,
+    /// `sha256(preimage)` differs from the identifier's payment hash.
+    PreimageMismatch,
+    /// The HMAC chain does not verify under any key.
+    SignatureMismatch,
+    /// The macaroon has a third-party caveat, which L402 does not use.
+    ThirdPartyCaveat,
+    /// A `preimage=` caveat differs from the preimage, or is malformed.
+    PreimageCaveatDisagrees,
+    /// A later caveat is less strict than an earlier one of the same condition.
+    CaveatWidens,
+    /// A known caveat has a malformed value.
+    MalformedCaveat,
+    /// No `services` caveat, or the last one does not list the service.
+    WrongService,
+    /// `now >= <service>_valid_until`.
+    Expired,
+}
+
+impl Rejection {
+    /// A short lowercase phrase for a response header or a log line; never input.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NotL402Identifier => "not an L402 identifier",
+            Self::MissingPreimage => "missing preimage",
+            Self::PreimageMismatch => "preimage does not match payment hash",
+            Self::SignatureMismatch => "signature mismatch",
+            Self::ThirdPartyCaveat => "third-party caveat not supported",
+            Self::PreimageCaveatDisagrees => "preimage caveat disagrees",
+            Self::CaveatWidens => "caveat widens an earlier one",
+            Self::MalformedCaveat => "malformed caveat",
+            Self::WrongService => "token not valid for this service",
+            Self::Expired => "token expired",
+        }
+    }
+
+    /// Whether the token was good once and has only run out of time.
+    pub fn is_expired(&self) -> bool {
+        matches!(self, Self::Expired)
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+impl KeyRing {
+    /// Verifies `cred` for `service` at `now_unix`. Picks the first candidate
+    /// macaroon with a valid L402 v0 identifier; checks the preimage against its
+    /// payment hash first, then the HMAC chain under the per-token key derived
+    /// from each ring key, then the caveats.
+    pub fn verify(&self, cred: &Credential, service: &str, now_unix: u64) -> Result<Verified, Rejection> {
+        verify_with(cred, service, now_unix, |mac, identifier| {
+            self.token_root_keys(&identifier.token_id)
+                .any(|token_root_key| mac.verify_signature(&token_root_key))
+        })
+    }
+}
+
+/// The same checks as [`KeyRing::verify`] against an explicit per-token root
+/// key (what Aperture stores per token; used by interoperability vectors).
+pub fn verify_with_token_key(
+    cred: &Credential,
+    token_root_key: &[u8],
+    service: &str,
+    now_unix: u64,
+) -> Result<Verified, Rejection> {
+    verify_with(cred, service, now_unix, |mac, _| mac.verify_signature(token_root_key))
+}
+
+fn verify_with(
+    cred: &Credential,
+    service: &str,
+    now_unix: u64,
+    signature_ok: impl Fn(&Macaroon, &Identifier) -> bool,
+) -> Result<Verified, Rejection> {
+    let (mac, identifier) = cred
+        .macaroons
+        .iter()
+        .find_map(|mac| Identifier::decode(&mac.identifier).ok().map(|id| (mac, id)))
+        .ok_or(Rejection::NotL402Identifier)?;
+    let preimage = effective_preimage(cred.preimage, &mac.caveats)?;
+    if !ct_eq(&sha256(&preimage), &identifier.payment_hash) {
+        return Err(Rejection::PreimageMismatch);
+    }
+    if !mac.caveats.iter().all(Caveat::is_first_party) {
+        return Err(Rejection::ThirdPartyCaveat);
+    }
+    if !signature_ok(mac, &identifier) {
+        return Err(Rejection::SignatureMismatch);
+    }
+    for caveat_preimage in preimage_caveats(&mac.caveats) {
+        let agrees = caveat_preimage.is_ok_and(|value| ct_eq(&value, &preimage));
+        if !agrees {
+            return Err(Rejection::PreimageCaveatDisagrees);
+        }
+    }
+    let valid_until = check_rules(&mac.caveats, service, now_unix)?;
+    Ok(Verified { payment_hash: identifier.payment_hash, token_id: identifier.token_id, valid_until })
+}
+
+/// The header preimage, or else the chosen macaroon's last `preimage=` caveat.
+fn effective_preimage(header: Option<[u8; 32]>, caveats: &[Caveat]) -> Result<[u8; 32], Rejection> {
+    if let Some(preimage) = header {
+        return Ok(preimage);
+    }
+    match crate::caveat::last_preimage(caveats) {
+        Ok(Some(preimage)) => Ok(preimage),
+        Ok(None) => Err(Rejection::MissingPreimage),
+        Err(_) => Err(Rejection::PreimageCaveatDisagrees),
+    }
+}

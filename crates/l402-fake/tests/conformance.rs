@@ -1,0 +1,175 @@
+//! The shared backend conformance suite (l402_backend::conformance) against the fake.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use l402_backend::conformance::{self, PayFn};
+use l402_backend::{Backend, BackendError, BoxFuture, Invoice, InvoiceRequest, Settlement};
+use l402_fake::{FakeBackend, FakeConfig, FakeSecret};
+
+fn fake() -> Arc<FakeBackend> {
+    Arc::new(FakeBackend::new(
+        FakeSecret::generate().unwrap(),
+        FakeConfig::default(),
+    ))
+}
+
+#[tokio::test]
+async fn fake_passes_run_all() {
+    let backend = fake();
+    conformance::run_all(backend.as_ref()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_passes_run_all_as_dyn_backend_on_multithread_runtime() {
+    let backend: Arc<dyn Backend> = fake();
+    let task = tokio::spawn(async move { conformance::run_all(backend.as_ref()).await });
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn fake_carries_memo() {
+    conformance::memo_is_carried(fake().as_ref()).await.unwrap();
+}
+
+#[tokio::test]
+async fn fake_settles_after_pay_and_record() {
+    let backend = fake();
+    let payer = Arc::clone(&backend);
+    let pay = move |inv: Invoice| -> BoxFuture<'static, Result<(), String>> {
+        let payer = Arc::clone(&payer);
+        Box::pin(async move {
+            payer
+                .pay_and_record(&inv.bolt11)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    };
+    let pay: PayFn<'_> = &pay;
+    conformance::settles_after_payment(backend.as_ref(), pay)
+        .await
+        .unwrap();
+}
+
+/// A backend that lies in a chosen way, to show the suite catches it.
+struct Liar {
+    inner: Arc<FakeBackend>,
+    lie: Lie,
+    first: std::sync::Mutex<Option<Invoice>>,
+}
+
+impl Liar {
+    fn new(lie: Lie) -> Liar {
+        Liar {
+            inner: fake(),
+            lie,
+            first: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Lie {
+    AmountPlusOne,
+    SameInvoiceTwice,
+    SettledForUnknown,
+    WrongPreimage,
+    UppercaseName,
+    ExpiresAtOff,
+}
+
+impl Backend for Liar {
+    fn name(&self) -> &'static str {
+        match self.lie {
+            Lie::UppercaseName => "Fake",
+            _ => "liar",
+        }
+    }
+
+    fn create_invoice(&self, req: InvoiceRequest) -> BoxFuture<'_, Result<Invoice, BackendError>> {
+        Box::pin(async move {
+            match self.lie {
+                Lie::AmountPlusOne => {
+                    let asked = req.amount_msat;
+                    let mut inv = self
+                        .inner
+                        .create_invoice(InvoiceRequest {
+                            amount_msat: asked + 1,
+                            ..req
+                        })
+                        .await?;
+                    inv.amount_msat = asked;
+                    Ok(inv)
+                }
+                Lie::SameInvoiceTwice => {
+                    // Answers every request for the first invoice's amount with that invoice.
+                    let cached = self.first.lock().unwrap().clone();
+                    if let Some(first) = cached {
+                        if first.amount_msat == req.amount_msat {
+                            return Ok(first);
+                        }
+                    }
+                    let inv = self.inner.create_invoice(req).await?;
+                    self.first
+                        .lock()
+                        .unwrap()
+                        .get_or_insert_with(|| inv.clone());
+                    Ok(inv)
+                }
+                Lie::ExpiresAtOff => {
+                    let mut inv = self.inner.create_invoice(req).await?;
+                    inv.expires_at_unix += 1;
+                    Ok(inv)
+                }
+                _ => self.inner.create_invoice(req).await,
+            }
+        })
+    }
+
+    fn lookup_invoice(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+        Box::pin(async move {
+            match (self.lie, self.inner.lookup_invoice(hash).await?) {
+                (Lie::SettledForUnknown, Settlement::Unknown) => {
+                    Ok(Settlement::Settled { preimage: None })
+                }
+                (Lie::WrongPreimage, Settlement::Settled { .. }) => Ok(Settlement::Settled {
+                    preimage: Some([0; 32]),
+                }),
+                (_, state) => Ok(state),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn suite_catches_lying_backends() {
+    let cases = [
+        (Lie::AmountPlusOne, "create_returns_valid_invoice"),
+        (Lie::SameInvoiceTwice, "distinct_payment_hashes"),
+        (Lie::SettledForUnknown, "lookup_unknown_is_unknown_or_open"),
+        (Lie::UppercaseName, "name_is_valid"),
+        (Lie::ExpiresAtOff, "create_returns_valid_invoice"),
+    ];
+    for (lie, check) in cases {
+        let liar = Liar::new(lie);
+        let failure = conformance::run_all(&liar).await.unwrap_err();
+        assert_eq!(failure.check, check, "{failure}");
+    }
+
+    let liar = Arc::new(Liar::new(Lie::WrongPreimage));
+    let inner = Arc::clone(&liar.inner);
+    let pay = move |inv: Invoice| -> BoxFuture<'static, Result<(), String>> {
+        let inner = Arc::clone(&inner);
+        Box::pin(async move {
+            inner
+                .pay_and_record(&inv.bolt11)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    };
+    let failure = conformance::settles_after_payment(liar.as_ref(), &pay)
+        .await
+        .unwrap_err();
+    assert!(failure.detail.contains("preimage"), "{failure}");
+}

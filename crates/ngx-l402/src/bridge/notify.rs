@@ -1,0 +1,51 @@
+//! The thread-safe hand-off from runtime threads into the nginx event loop
+//! (nginx-rust.md, "Async inside a worker").
+//!
+//! Runtime threads push finished jobs into a mutex-protected queue and write to an `eventfd`.
+//! The eventfd is registered with nginx's event loop as the read side of a connection; its
+//! handler runs on the worker's main thread, drains the queue and wakes the waiting requests.
+//! No nginx structure is ever touched off the main thread.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Mutex, PoisonError};
+
+/// The queue of finished jobs plus the eventfd that signals it. Shared with runtime threads.
+pub struct Completions<T> {
+    fd: OwnedFd,
+    done: Mutex<Vec<(u64, T)>>,
+}
+
+impl<T> Completions<T> {
+    pub fn new() -> std::io::Result<Self> {
+        // SAFETY: plain syscall; the returned descriptor is owned by the OwnedFd below.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Completions { fd, done: Mutex::new(Vec::new()) })
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Called from any thread: queue the result, then signal (in that order, so that a drain
+    /// that misses this item is always followed by another wake-up).
+    pub fn complete(&self, id: u64, value: T) {
+        self.done.lock().unwrap_or_else(PoisonError::into_inner).push((id, value));
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to an eventfd we own. A full counter
+        // (EAGAIN) still leaves the fd readable, which is all the reader needs.
+        unsafe { libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Main thread: reset the eventfd counter, then take everything queued.
+    pub fn drain(&self) -> Vec<(u64, T)> {
+        let mut counter: u64 = 0;
+        // SAFETY: reads 8 bytes into a live u64 from an eventfd we own (non-blocking).
+        unsafe { libc::read(self.fd.as_raw_fd(), (&mut counter as *mut u64).cast(), 8) };
+        std::mem::take(&mut *self.done.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}

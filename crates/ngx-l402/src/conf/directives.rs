@@ -1,0 +1,282 @@
+//! Directive table and handlers. Each handler turns its arguments into a typed value or fails
+//! `nginx -t` with a message naming the directive and the problem (nginx adds file and line).
+
+use std::ffi::{c_char, c_void};
+use std::ptr::null_mut;
+use std::time::Duration;
+
+use l402_core::keys::RootKey;
+use l402_fake::FakeNetwork;
+use ngx::ffi::{
+    ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_NOARGS,
+    NGX_CONF_TAKE1, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
+    NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_SRV_CONF,
+};
+use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
+use ngx::ngx_string;
+
+use super::{
+    valid_service_name, BackendKind, LocConf, MainConf, MAX_AMOUNT_MSAT,
+};
+use crate::ffi::{conf_args, conf_error, parse_time, CONF_OK};
+use crate::Module;
+
+const HTTP_ANY: u32 = NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF;
+
+macro_rules! command {
+    ($name:literal, $ty:expr, $handler:ident, $offset:expr) => {
+        ngx_command_t {
+            name: ngx_string!($name),
+            type_: ($ty) as ngx_uint_t,
+            set: Some($handler),
+            conf: $offset,
+            offset: 0,
+            post: null_mut(),
+        }
+    };
+}
+
+/// Every directive of the module. The README lists them with syntax, default and context.
+pub static mut COMMANDS: [ngx_command_t; 15] = [
+    command!("l402", HTTP_ANY | NGX_CONF_FLAG, set_enable, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_amount_msat_default", HTTP_ANY | NGX_CONF_TAKE1, set_amount, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_macaroon_timeout", HTTP_ANY | NGX_CONF_TAKE1, set_macaroon_timeout, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_invoice_expiry", HTTP_ANY | NGX_CONF_TAKE1, set_invoice_expiry, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_service", HTTP_ANY | NGX_CONF_TAKE1, set_service, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_fake_pay", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_fake_pay, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_root_key_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_root_key_file, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_backend", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_backend, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_backend_timeout", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_backend_timeout, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_fake_delay", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_delay, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_fake_network", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_network, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_legacy_lsat_challenge", NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, set_legacy_lsat, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_max_pending", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_max_pending, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
+    ngx_command_t::empty(),
+];
+
+/// Shared shape of a handler: typed conf, the arguments after the directive name.
+type Handler<C> = fn(cf: *mut ngx_conf_t, conf: &mut C, args: &[ngx_str_t]) -> Result<(), String>;
+
+/// Runs a handler with its conf struct, logging its error as `emerg`.
+///
+/// # Safety
+/// `cf` is the live configuration being parsed and `conf` points to a `C` created by this
+/// module's create_*_conf for the context the directive is registered in.
+unsafe fn run<C>(cf: *mut ngx_conf_t, conf: *mut c_void, handler: Handler<C>) -> *mut c_char {
+    // SAFETY: see the function contract.
+    let (conf, args) = unsafe { (&mut *conf.cast::<C>(), conf_args(cf)) };
+    let name = args.first().map(|a| String::from_utf8_lossy(a.as_bytes()).into_owned());
+    match handler(cf, conf, args.get(1..).unwrap_or(&[])) {
+        Ok(()) => CONF_OK,
+        Err(msg) => conf_error(cf, &format!("\"{}\" {msg}", name.unwrap_or_default())),
+    }
+}
+
+macro_rules! handler {
+    ($fn_name:ident, $conf:ty, $body:ident) => {
+        unsafe extern "C" fn $fn_name(
+            cf: *mut ngx_conf_t,
+            _cmd: *mut ngx_command_t,
+            conf: *mut c_void,
+        ) -> *mut c_char {
+            // SAFETY: nginx calls this with the conf struct of the registered context.
+            unsafe { run::<$conf>(cf, conf, $body) }
+        }
+    };
+}
+
+handler!(set_enable, LocConf, enable);
+handler!(set_amount, LocConf, amount);
+handler!(set_macaroon_timeout, LocConf, macaroon_timeout);
+handler!(set_invoice_expiry, LocConf, invoice_expiry);
+handler!(set_service, LocConf, service);
+handler!(set_fake_pay, LocConf, fake_pay);
+handler!(set_root_key_file, MainConf, root_key_file);
+handler!(set_backend, MainConf, backend);
+handler!(set_backend_timeout, MainConf, backend_timeout);
+handler!(set_fake_delay, MainConf, fake_delay);
+handler!(set_fake_network, MainConf, fake_network);
+handler!(set_legacy_lsat, MainConf, legacy_lsat);
+handler!(set_max_pending, MainConf, max_pending);
+handler!(refuse_inline_key, MainConf, inline_key);
+
+fn arg(args: &[ngx_str_t]) -> Result<&str, String> {
+    let a = args.first().ok_or("needs a value")?;
+    std::str::from_utf8(a.as_bytes()).map_err(|_| "has a value that is not valid UTF-8".into())
+}
+
+fn once<T>(slot: &mut Option<T>, value: T) -> Result<(), String> {
+    if slot.is_some() {
+        return Err("is duplicate".into());
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn on_off(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("must be \"on\" or \"off\", not \"{}\"", shown(v))),
+    }
+}
+
+/// A value echoed back in an error: printable, bounded. Never used for key material.
+fn shown(v: &str) -> String {
+    v.chars().take(64).map(|c| if c.is_ascii_graphic() { c } else { '?' }).collect()
+}
+
+fn main_conf(cf: *mut ngx_conf_t) -> Result<&'static mut MainConf, String> {
+    // SAFETY: `cf` is the live configuration of an `http {}` block (every directive here is
+    // registered for http contexts only).
+    unsafe { Module::main_conf_mut(&*cf) }.ok_or_else(|| "used outside of http{}".into())
+}
+
+fn enable(cf: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let on = on_off(arg(args)?)?;
+    once(&mut lcf.enable, on)?;
+    if on {
+        main_conf(cf)?.enabled_somewhere = true;
+    }
+    Ok(())
+}
+
+fn amount(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let amount: u64 = v
+        .parse()
+        .map_err(|_| format!("must be a whole number of millisatoshis, not \"{}\"", shown(v)))?;
+    if amount == 0 {
+        return Err("must be at least 1 millisatoshi (use \"l402 off\" for a free location)".into());
+    }
+    if amount > MAX_AMOUNT_MSAT {
+        return Err(format!("{amount} msat is more than 21 million bitcoin"));
+    }
+    once(&mut lcf.amount_msat, amount)
+}
+
+fn macaroon_timeout(cf: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let secs = seconds(cf, args)?;
+    once(&mut lcf.macaroon_timeout, secs)
+}
+
+fn invoice_expiry(cf: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let secs = seconds(cf, args)?;
+    if secs == 0 || secs > 365 * 86_400 {
+        return Err("must be between 1s and 365d".into());
+    }
+    once(&mut lcf.invoice_expiry, secs as u32)
+}
+
+/// nginx time syntax in seconds (`3600`, `1h`, `30m`).
+fn seconds(_: *mut ngx_conf_t, args: &[ngx_str_t]) -> Result<u64, String> {
+    let v = arg(args)?;
+    let secs = parse_time(v.as_bytes(), true)
+        .ok_or_else(|| format!("must be a time in seconds such as 3600 or 1h, not \"{}\"", shown(v)))?;
+    if secs > 100 * 365 * 86_400 {
+        return Err("is longer than 100 years".into());
+    }
+    Ok(secs)
+}
+
+fn duration(args: &[ngx_str_t], max: Duration) -> Result<Duration, String> {
+    let v = arg(args)?;
+    let ms = parse_time(v.as_bytes(), false)
+        .ok_or_else(|| format!("must be a time such as 500ms or 10s, not \"{}\"", shown(v)))?;
+    let d = Duration::from_millis(ms);
+    if d > max {
+        return Err(format!("must be at most {}s", max.as_secs()));
+    }
+    Ok(d)
+}
+
+fn service(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    if !valid_service_name(v) {
+        return Err(format!(
+            "\"{}\" is not a valid service name: use 1 to 64 letters, digits, '-' or '.'",
+            shown(v)
+        ));
+    }
+    once(&mut lcf.service, v.to_owned())
+}
+
+fn fake_pay(cf: *mut ngx_conf_t, _: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
+    // SAFETY: `cf` is the live configuration of a location block.
+    let clcf = unsafe { NgxHttpCoreModule::location_conf_mut(&*cf) }
+        .ok_or("used outside of a location")?;
+    clcf.handler = Some(crate::fake_pay::fake_pay_handler);
+    main_conf(cf)?.fake_pay_used = true;
+    Ok(())
+}
+
+fn root_key_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let path = crate::ffi::conf_full_name(cf, v)?;
+    let material = std::fs::read(&path).map_err(|e| format!("cannot read \"{path}\": {e}"))?;
+    let key = RootKey::from_material(&material)
+        .map_err(|e| format!("file \"{path}\" does not hold a usable key: {e}"))?;
+    if mcf.key_files.len() >= 16 {
+        return Err("is given more than 16 times".into());
+    }
+    mcf.key_files.push(key);
+    Ok(())
+}
+
+fn backend(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let kind = match v.to_ascii_lowercase().as_str() {
+        "fake" => BackendKind::Fake,
+        "lnd" | "cln" | "eclair" | "lnurl" | "nwc" | "bolt12" | "lnc" => {
+            return Err(format!("\"{}\" is not supported by this build yet", shown(v)))
+        }
+        _ => return Err(format!("\"{}\" is not a known backend", shown(v))),
+    };
+    once(&mut mcf.backend, kind)
+}
+
+fn backend_timeout(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let d = duration(args, Duration::from_secs(300))?;
+    if d.is_zero() {
+        return Err("must be more than 0".into());
+    }
+    once(&mut mcf.backend_timeout, d)
+}
+
+fn fake_delay(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let d = duration(args, Duration::from_secs(300))?;
+    once(&mut mcf.fake_delay, d)
+}
+
+fn fake_network(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let net = match v.to_ascii_lowercase().as_str() {
+        "regtest" => FakeNetwork::Regtest,
+        "testnet" => FakeNetwork::Testnet,
+        _ => return Err(format!("must be \"regtest\" or \"testnet\", not \"{}\"", shown(v))),
+    };
+    once(&mut mcf.fake_network, net)
+}
+
+fn legacy_lsat(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let on = on_off(arg(args)?)?;
+    once(&mut mcf.legacy_lsat, on)
+}
+
+fn max_pending(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let n: usize = v
+        .parse()
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or_else(|| format!("must be a number from 1 to 1000000, not \"{}\"", shown(v)))?;
+    once(&mut mcf.max_pending, n)
+}
+
+/// Keys do not belong in nginx.conf (it is often world-readable and copied around).
+fn inline_key(_: *mut ngx_conf_t, _: &mut MainConf, _: &[ngx_str_t]) -> Result<(), String> {
+    Err("is not supported: put the key in a file readable only by the nginx master \
+         and use \"l402_root_key_file\", or set the ROOT_KEY environment variable"
+        .into())
+}

@@ -1,0 +1,49 @@
+//! The seed module's environment variables (`ROOT_KEY`, `LN_CLIENT_TYPE`, …).
+//!
+//! They are read while the configuration is parsed, in the master (or `nginx -t`) process, which
+//! still has the full environment; workers get the parsed values through the configuration and so
+//! need no `env` directive. Directives always win over the environment.
+
+use super::BackendKind;
+
+/// `ROOT_KEY`: operator key material (hex or raw), seed compatible.
+pub fn root_key() -> Option<Vec<u8>> {
+    non_empty("ROOT_KEY").map(String::into_bytes)
+}
+
+/// What `LN_CLIENT_TYPE` asks for.
+pub enum ClientType {
+    Supported(BackendKind),
+    /// A backend of the seed that this build does not provide yet.
+    NotYetSupported(String),
+    Unknown(String),
+}
+
+/// `LN_CLIENT_TYPE` (LNURL, LND, CLN, NWC, BOLT12, ECLAIR, LNC; FAKE for the built-in backend).
+pub fn client_type() -> Option<ClientType> {
+    let value = non_empty("LN_CLIENT_TYPE")?;
+    let upper = value.trim().to_ascii_uppercase();
+    Some(match upper.as_str() {
+        "FAKE" => ClientType::Supported(BackendKind::Fake),
+        "LNURL" | "LND" | "CLN" | "NWC" | "BOLT12" | "ECLAIR" | "LNC" => {
+            ClientType::NotYetSupported(upper)
+        }
+        _ => ClientType::Unknown(sanitize(&value)),
+    })
+}
+
+fn non_empty(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Some(v),
+        _ => None,
+    }
+}
+
+/// A value echoed in an error message: printable ASCII only, bounded.
+fn sanitize(value: &str) -> String {
+    value
+        .chars()
+        .take(32)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}

@@ -1,0 +1,155 @@
+//! Typed configuration: what the directives (`directives.rs`) and the seed's environment
+//! variables (`env.rs`) become once `nginx -t` has accepted them.
+//!
+//! Everything here is validated at parse time; a worker only ever sees values that work.
+
+pub mod directives;
+pub mod env;
+mod resolve;
+
+use std::cell::OnceCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use l402_core::keys::{KeyRing, RootKey};
+use l402_fake::{FakeNetwork, FakeSecret};
+
+pub use resolve::resolve_main;
+
+/// Price used when a location sets no `l402_amount_msat_default`.
+pub const DEFAULT_AMOUNT_MSAT: u64 = 1_000;
+/// `l402_macaroon_timeout` default, seconds (the seed's example value).
+pub const DEFAULT_MACAROON_TIMEOUT_SECS: u64 = 3_600;
+/// `l402_invoice_expiry` default.
+pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3_600;
+/// `l402_backend_timeout` default.
+pub const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// `l402_max_pending` default: challenges waiting for an invoice, per worker.
+pub const DEFAULT_MAX_PENDING: usize = 4_096;
+/// Largest price accepted anywhere: 21 million BTC in millisatoshis.
+pub const MAX_AMOUNT_MSAT: u64 = 21_000_000 * 100_000_000 * 1_000;
+
+/// Which payment backend issues invoices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Built-in fake backend: real signed BOLT11 invoices nobody can pay on a real network.
+    Fake,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Fake => "fake",
+        }
+    }
+}
+
+/// `http {}`-level settings, as written by the directives (before resolution).
+#[derive(Default)]
+pub struct MainConf {
+    /// Keys from `l402_root_key_file`, in order (the first one mints).
+    pub key_files: Vec<RootKey>,
+    pub backend: Option<BackendKind>,
+    pub backend_timeout: Option<Duration>,
+    pub fake_delay: Option<Duration>,
+    pub fake_network: Option<FakeNetwork>,
+    pub legacy_lsat: Option<bool>,
+    pub max_pending: Option<usize>,
+    /// Set by `l402 on` anywhere in this `http {}` block.
+    pub enabled_somewhere: bool,
+    /// Set by `l402_fake_pay` anywhere in this `http {}` block.
+    pub fake_pay_used: bool,
+    /// Filled by [`resolve_main`] in postconfiguration when L402 is used at all.
+    pub settings: Option<Arc<Settings>>,
+}
+
+/// The resolved, immutable settings every worker starts from.
+pub struct Settings {
+    pub keys: Arc<KeyRing>,
+    pub backend: BackendSettings,
+    pub backend_timeout: Duration,
+    pub legacy_lsat: bool,
+    pub max_pending: usize,
+}
+
+/// How to build the backend in each worker (after fork).
+pub enum BackendSettings {
+    Fake {
+        secret: FakeSecret,
+        delay: Duration,
+        network: FakeNetwork,
+    },
+}
+
+/// Per-location settings (`http`, `server` and `location` contexts, inherited downwards).
+#[derive(Default)]
+pub struct LocConf {
+    pub enable: Option<bool>,
+    pub amount_msat: Option<u64>,
+    /// Seconds; 0 = tokens never expire.
+    pub macaroon_timeout: Option<u64>,
+    pub invoice_expiry: Option<u32>,
+    /// Explicit `l402_service`; otherwise a name derived from server and location.
+    pub service: Option<String>,
+    /// The derived service name, computed once per worker on first use.
+    pub derived_service: OnceCell<String>,
+}
+
+impl LocConf {
+    pub fn enabled(&self) -> bool {
+        self.enable.unwrap_or(false)
+    }
+    pub fn amount_msat(&self) -> u64 {
+        self.amount_msat.unwrap_or(DEFAULT_AMOUNT_MSAT)
+    }
+    pub fn macaroon_timeout(&self) -> u64 {
+        self.macaroon_timeout.unwrap_or(DEFAULT_MACAROON_TIMEOUT_SECS)
+    }
+    pub fn invoice_expiry(&self) -> u32 {
+        self.invoice_expiry.unwrap_or(DEFAULT_INVOICE_EXPIRY_SECS)
+    }
+}
+
+impl ngx::http::Merge for LocConf {
+    fn merge(&mut self, prev: &LocConf) -> Result<(), ngx::http::MergeConfigError> {
+        if self.enable.is_none() {
+            self.enable = prev.enable;
+        }
+        if self.amount_msat.is_none() {
+            self.amount_msat = prev.amount_msat;
+        }
+        if self.macaroon_timeout.is_none() {
+            self.macaroon_timeout = prev.macaroon_timeout;
+        }
+        if self.invoice_expiry.is_none() {
+            self.invoice_expiry = prev.invoice_expiry;
+        }
+        if self.service.is_none() {
+            self.service.clone_from(&prev.service);
+        }
+        Ok(())
+    }
+}
+
+/// A derived service name: stable across reloads and instances for the same server name and
+/// location, different between locations and server blocks. Characters: `[a-z0-9-]`.
+pub fn derive_service_name(server_name: &[u8], location: &[u8]) -> String {
+    let mut material = Vec::with_capacity(server_name.len() + location.len() + 1);
+    material.extend_from_slice(server_name);
+    material.push(0);
+    material.extend_from_slice(location);
+    let digest = l402_core::sha256(&material);
+    let mut name = String::from("loc-");
+    name.push_str(&l402_core::hex_encode(&digest[..8]));
+    name
+}
+
+/// Service names end up inside caveats (`services=<name>:0`, `<name>_valid_until=…`), so they
+/// may not contain the caveat separators.
+pub fn valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}

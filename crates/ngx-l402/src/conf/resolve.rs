@@ -1,0 +1,76 @@
+//! Turns the directives of an `http {}` block plus the environment into [`Settings`], or a
+//! message for `nginx -t` naming what is missing. Runs once per configuration load, in the master.
+
+use std::sync::Arc;
+
+use l402_core::keys::{KeyRing, RootKey};
+use l402_fake::{FakeNetwork, FakeSecret};
+
+use super::env::{self, ClientType};
+use super::{
+    BackendKind, BackendSettings, MainConf, Settings, DEFAULT_BACKEND_TIMEOUT, DEFAULT_MAX_PENDING,
+};
+
+/// Resolves the main configuration. `Ok(None)` when L402 is not used in this `http {}` block.
+pub fn resolve_main(mcf: &MainConf) -> Result<Option<Settings>, String> {
+    if !mcf.enabled_somewhere && !mcf.fake_pay_used {
+        return Ok(None);
+    }
+    let keys = resolve_keys(mcf)?;
+    let kind = resolve_backend_kind(mcf)?;
+    if mcf.fake_pay_used && kind != BackendKind::Fake {
+        return Err("\"l402_fake_pay\" needs the fake backend (l402_backend fake)".into());
+    }
+    let backend = match kind {
+        BackendKind::Fake => BackendSettings::Fake {
+            secret: FakeSecret::generate()
+                .map_err(|e| format!("cannot create the fake backend's node key: {e}"))?,
+            delay: mcf.fake_delay.unwrap_or_default(),
+            network: mcf.fake_network.unwrap_or(FakeNetwork::Regtest),
+        },
+    };
+    Ok(Some(Settings {
+        keys: Arc::new(keys),
+        backend,
+        backend_timeout: mcf.backend_timeout.unwrap_or(DEFAULT_BACKEND_TIMEOUT),
+        legacy_lsat: mcf.legacy_lsat.unwrap_or(true),
+        max_pending: mcf.max_pending.unwrap_or(DEFAULT_MAX_PENDING),
+    }))
+}
+
+/// Key files first (in order), then `ROOT_KEY`; the first key mints, all verify.
+fn resolve_keys(mcf: &MainConf) -> Result<KeyRing, String> {
+    let mut keys: Vec<RootKey> = mcf.key_files.clone();
+    if let Some(material) = env::root_key() {
+        let key = RootKey::from_material(&material)
+            .map_err(|e| format!("environment variable ROOT_KEY is invalid: {e}"))?;
+        keys.push(key);
+    }
+    if keys.is_empty() {
+        return Err("l402 is enabled but no root key is configured: \
+                    set \"l402_root_key_file\" or the ROOT_KEY environment variable \
+                    (generate one with: openssl rand -hex 32)"
+            .into());
+    }
+    KeyRing::new(keys).map_err(|e| format!("invalid root keys: {e}"))
+}
+
+fn resolve_backend_kind(mcf: &MainConf) -> Result<BackendKind, String> {
+    if let Some(kind) = mcf.backend {
+        return Ok(kind);
+    }
+    match env::client_type() {
+        Some(ClientType::Supported(kind)) => Ok(kind),
+        Some(ClientType::NotYetSupported(name)) => Err(format!(
+            "LN_CLIENT_TYPE={name} is not supported by this build yet; \
+             use \"l402_backend fake\" for now"
+        )),
+        Some(ClientType::Unknown(name)) => Err(format!(
+            "LN_CLIENT_TYPE=\"{name}\" is not a known backend \
+             (LND, CLN, ECLAIR, LNURL, NWC, BOLT12, LNC, FAKE)"
+        )),
+        None => Err("l402 is enabled but no payment backend is configured: \
+                     set \"l402_backend\" or the LN_CLIENT_TYPE environment variable"
+            .into()),
+    }
+}

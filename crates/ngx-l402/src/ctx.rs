@@ -1,0 +1,54 @@
+//! Per-request state of the access handler, kept in the request pool across a suspension.
+
+use ngx::ffi::{ngx_http_request_t, ngx_module_t};
+
+use crate::bridge::JobGuard;
+use crate::job::JobOutput;
+
+pub enum State {
+    /// Suspended: the bridge runs a job for this request.
+    Waiting,
+    /// The job finished; the access handler answers on its next run.
+    Ready(JobOutput),
+    /// Answered. Any further run of the handler for this request is refused, never let through.
+    Finished,
+}
+
+pub struct RequestCtx {
+    pub state: State,
+    /// Why the client's credential was refused, if it sent one (becomes `X-L402-Reason`).
+    pub reason: Option<&'static str>,
+    /// Dropped with the request pool: a result arriving later is discarded.
+    pub job: Option<JobGuard>,
+}
+
+/// The module's context of `r`, if any.
+///
+/// # Safety
+/// `r` is live; the slot holds null or a `RequestCtx` set by [`attach`].
+pub unsafe fn get<'a>(r: *mut ngx_http_request_t, module: &ngx_module_t) -> Option<&'a mut RequestCtx> {
+    // SAFETY: `r->ctx` has one slot per HTTP module, indexed by ctx_index.
+    unsafe { (*(*r).ctx.add(module.ctx_index)).cast::<RequestCtx>().as_mut() }
+}
+
+/// Allocates a context in the request pool (dropped when the pool is destroyed) and attaches it.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn attach<'a>(
+    r: *mut ngx_http_request_t,
+    module: &ngx_module_t,
+    ctx: RequestCtx,
+) -> Option<&'a mut RequestCtx> {
+    // SAFETY: the pool outlives every use of the context; `allocate` registers a cleanup that
+    // drops it (and so its JobGuard) when the request is freed.
+    unsafe {
+        let pool = ngx::core::Pool::from_ngx_pool((*r).pool);
+        let p = pool.allocate(ctx);
+        if p.is_null() {
+            return None;
+        }
+        *(*r).ctx.add(module.ctx_index) = p.cast();
+        p.as_mut()
+    }
+}

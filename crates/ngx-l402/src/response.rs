@@ -1,0 +1,56 @@
+//! How each outcome is answered: the one place that maps outcomes to HTTP statuses and headers
+//! (l402-wire.md §5).
+
+use std::time::Duration;
+
+use ngx::ffi::{ngx_http_request_t, ngx_int_t};
+
+use crate::ffi::add_header_out;
+use crate::job::Challenge;
+
+/// Header that states, in a few words, why a request was not served.
+pub const REASON_HEADER: &str = "X-L402-Reason";
+
+pub const PAYMENT_REQUIRED: ngx_int_t = 402;
+pub const SERVICE_UNAVAILABLE: ngx_int_t = 503;
+pub const INTERNAL_ERROR: ngx_int_t = 500;
+
+/// 402 with the challenge lines. Invalid, expired and unusable credentials get a fresh challenge
+/// too (clients re-pay only on 402), with the reason.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn payment_required(
+    r: *mut ngx_http_request_t,
+    challenge: &Challenge,
+    reason: Option<&'static str>,
+) -> ngx_int_t {
+    // SAFETY: forwarded contract.
+    unsafe {
+        for line in &challenge.www_authenticate {
+            if !add_header_out(r, "WWW-Authenticate", line.as_bytes()) {
+                return INTERNAL_ERROR;
+            }
+        }
+        add_header_out(r, "Cache-Control", b"no-store");
+        if let Some(reason) = reason {
+            add_header_out(r, REASON_HEADER, reason.as_bytes());
+        }
+    }
+    PAYMENT_REQUIRED
+}
+
+/// 503 with `Retry-After` when a dependency (the payment backend) cannot answer.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn unavailable(r: *mut ngx_http_request_t, retry_after: Duration, reason: &str) -> ngx_int_t {
+    let secs = retry_after.as_secs().max(1).to_string();
+    // SAFETY: forwarded contract.
+    unsafe {
+        add_header_out(r, "Retry-After", secs.as_bytes());
+        add_header_out(r, "Cache-Control", b"no-store");
+        add_header_out(r, REASON_HEADER, reason.as_bytes());
+    }
+    SERVICE_UNAVAILABLE
+}

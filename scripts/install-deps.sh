@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages a step needs, only when something is missing.
+#   install-deps.sh build   compilers and headers for nginx + bindgen
+#   install-deps.sh test    + redis, wrk, python venv, node packages for interop tests
+set -euo pipefail
+what=${1:-build}
+pkgs=(clang libclang-dev libpcre2-dev libssl-dev zlib1g-dev pkg-config make gcc)
+[ "$what" = test ] || [ "$what" = bench ] && pkgs+=(redis-server wrk python3-venv curl)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> apt-get install ${missing[*]}"
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
