@@ -3,7 +3,7 @@
 //!
 //! It issues real, signed BOLT11 invoices (regtest `lnbcrt…` or testnet `lntb…`) without a
 //! node, and can "pay" them without a node either: the preimage of every invoice is derived
-//! statelessly from a secret and the invoice's own payment secret (see [`derive`]), so any
+//! statelessly from a secret and the invoice's own payment secret (see [`mod@derive`]), so any
 //! nginx worker holding the same [`FakeSecret`] can pay an invoice another worker issued.
 //!
 //! - [`FakeSecret`]: node key + preimage-derivation secret, generated once per config load.
