@@ -49,6 +49,7 @@ class Nginx:
 
     def __init__(self, http, workers=1, main="", env=None, key_file=True, ports=1):
         self.dir = tempfile.mkdtemp(prefix="l402-nginx-")
+        os.chmod(self.dir, 0o755)  # workers may run as "nobody"
         self.ports = [free_port() for _ in range(ports)]
         self.port = self.ports[0]
         os.makedirs(os.path.join(self.dir, "logs"))

@@ -148,3 +148,55 @@ impl fmt::Debug for Macaroon {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// l402-vectors.md §3: the derived HMAC key of the vector's root key.
+    #[test]
+    fn derives_chain_key() {
+        let root: Vec<u8> = (0u8..32).collect();
+        assert_eq!(
+            hex_encode(&derive_chain_key(&root)),
+            "7a48333781979c470801d9e308c78e75f4de306c63cb9435b16e84d60192417d"
+        );
+    }
+
+    #[test]
+    fn debug_hides_signature_and_values() {
+        let mut mac = Macaroon::new(b"key", b"id".to_vec(), None);
+        mac.add_first_party_caveat(b"preimage=secret");
+        let text = format!("{mac:?}");
+        assert!(text.contains("preimage"));
+        assert!(!text.contains("secret"));
+        assert!(!text.contains(&hex_encode(&mac.signature)));
+    }
+
+    #[test]
+    fn third_party_caveat_never_verifies() {
+        let mut mac = Macaroon::new(b"key", b"id".to_vec(), None);
+        mac.caveats.push(Caveat { location: None, id: b"cid".to_vec(), verification_id: Some(vec![1]) });
+        assert!(!mac.verify_signature(b"key"));
+        assert_eq!(Macaroon::decode(&mac.encode_v2()).as_ref(), Ok(&mac));
+    }
+
+    #[test]
+    fn decode_dispatches_on_format() {
+        assert_eq!(Macaroon::decode(b""), Err(DecodeError::Empty));
+        // V1 raw packets, and the V1 text form (base64 of the packets).
+        let mut packets = b"0011identifier i\n".to_vec();
+        packets.extend_from_slice(b"002fsignature ");
+        packets.extend_from_slice(&[0x20; 32]);
+        packets.push(b'\n');
+        let raw = Macaroon::decode(&packets).unwrap();
+        assert_eq!(raw.identifier, b"i");
+        let text = base64_standard(&packets);
+        assert!(text.starts_with('M'));
+        assert_eq!(Macaroon::decode(text.as_bytes()).unwrap(), raw);
+        // Base64 of V2 bytes is not a macaroon encoding by itself.
+        let v2 = Macaroon::new(b"k", b"i".to_vec(), None);
+        assert_eq!(Macaroon::decode(v2.to_base64().as_bytes()), Err(DecodeError::UnknownFormat));
+        assert_eq!(Macaroon::decode(b"!!"), Err(DecodeError::BadBase64));
+    }
+}
