@@ -5,7 +5,7 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(clang libclang-dev libpcre2-dev libssl-dev zlib1g-dev pkg-config make gcc)
-[ "$what" = test ] || [ "$what" = bench ] && pkgs+=(redis-server wrk python3-venv curl)
+[ "$what" = test ] || [ "$what" = bench ] && pkgs+=(redis-server wrk python3-venv curl bc)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,7 +14,9 @@
 pub fn www_authenticate(macaroon_b64: &str, invoice: &str, legacy_lsat: bool) -> Vec<String> {
     let mut lines = Vec::with_capacity(2);
     if legacy_lsat {
-        lines.push(format!(r#"LSAT macaroon="{macaroon_b64}", invoice="{invoice}""#));
+        lines.push(format!(
+            r#"LSAT macaroon="{macaroon_b64}", invoice="{invoice}""#
+        ));
     }
     lines.push(format!(
         r#"L402 macaroon="{macaroon_b64}", invoice="{invoice}", version="0", token="{macaroon_b64}""#

@@ -76,7 +76,10 @@ const URL_SAFE_UNPADDED: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAF
 /// mixing the two alphabets is rejected. `max_bytes` caps the decoded size
 /// before anything is allocated.
 pub(crate) fn base64_decode_lenient(text: &[u8], max_bytes: usize) -> Option<Vec<u8>> {
-    let unpadded_len = text.iter().rposition(|&c| c != b'=').map_or(0, |last| last + 1);
+    let unpadded_len = text
+        .iter()
+        .rposition(|&c| c != b'=')
+        .map_or(0, |last| last + 1);
     let (unpadded, padding) = text.split_at_checked(unpadded_len)?;
     if !padding.is_empty() && (padding.len() > 2 || text.len() % 4 != 0) {
         return None;
@@ -119,7 +122,11 @@ mod tests {
         assert_eq!(base64_decode_lenient(b"+_-/", 10), None);
         assert_eq!(base64_decode_lenient(b"AQ==", 10), Some(vec![1]));
         assert_eq!(base64_decode_lenient(b"AQ", 10), Some(vec![1]));
-        assert_eq!(base64_decode_lenient(b"AR", 10), None, "non-canonical trailing bits");
+        assert_eq!(
+            base64_decode_lenient(b"AR", 10),
+            None,
+            "non-canonical trailing bits"
+        );
         assert_eq!(base64_decode_lenient(b"AQ=", 10), None);
         assert_eq!(base64_decode_lenient(b"AQ===", 10), None);
         assert_eq!(base64_decode_lenient(b"AQID====", 10), None);

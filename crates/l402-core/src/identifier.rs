@@ -54,15 +54,21 @@ impl Identifier {
         if bytes.len() != IDENTIFIER_LEN {
             return Err(IdentifierError::BadLength);
         }
-        let (version, rest) = bytes.split_first_chunk::<2>().ok_or(IdentifierError::BadLength)?;
-        let (payment_hash, token_id) = rest.split_first_chunk::<32>().ok_or(IdentifierError::BadLength)?;
+        let (version, rest) = bytes
+            .split_first_chunk::<2>()
+            .ok_or(IdentifierError::BadLength)?;
+        let (payment_hash, token_id) = rest
+            .split_first_chunk::<32>()
+            .ok_or(IdentifierError::BadLength)?;
         let version = u16::from_be_bytes(*version);
         if version != IDENTIFIER_VERSION {
             return Err(IdentifierError::UnknownVersion(version));
         }
         Ok(Identifier {
             payment_hash: *payment_hash,
-            token_id: token_id.try_into().map_err(|_| IdentifierError::BadLength)?,
+            token_id: token_id
+                .try_into()
+                .map_err(|_| IdentifierError::BadLength)?,
         })
     }
 }
@@ -74,11 +80,20 @@ mod tests {
     #[test]
     fn rejects_other_shapes() {
         assert_eq!(Identifier::decode(b"AA=="), Err(IdentifierError::BadLength));
-        assert_eq!(Identifier::decode(&[0; 67]), Err(IdentifierError::BadLength));
+        assert_eq!(
+            Identifier::decode(&[0; 67]),
+            Err(IdentifierError::BadLength)
+        );
         let mut v1 = [0u8; 66];
         v1[1] = 1;
-        assert_eq!(Identifier::decode(&v1), Err(IdentifierError::UnknownVersion(1)));
-        let id = Identifier { payment_hash: [1; 32], token_id: [2; 32] };
+        assert_eq!(
+            Identifier::decode(&v1),
+            Err(IdentifierError::UnknownVersion(1))
+        );
+        let id = Identifier {
+            payment_hash: [1; 32],
+            token_id: [2; 32],
+        };
         assert_eq!(Identifier::decode(&id.encode()), Ok(id));
     }
 }

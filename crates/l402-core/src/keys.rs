@@ -39,10 +39,16 @@ impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooShort(len) => {
-                write!(f, "key is too short: {len} bytes, need at least {MIN_ROOT_KEY_BYTES}")
+                write!(
+                    f,
+                    "key is too short: {len} bytes, need at least {MIN_ROOT_KEY_BYTES}"
+                )
             }
             Self::TooLong(len) => {
-                write!(f, "key is too long: {len} bytes, at most {MAX_ROOT_KEY_BYTES}")
+                write!(
+                    f,
+                    "key is too long: {len} bytes, at most {MAX_ROOT_KEY_BYTES}"
+                )
             }
             Self::NoKeys => f.write_str("no key given"),
             Self::TooManyKeys(count) => {
@@ -142,7 +148,9 @@ impl KeyRing {
         &'a self,
         token_id: &'a [u8; 32],
     ) -> impl Iterator<Item = [u8; 32]> + 'a {
-        self.keys.iter().map(move |key| key.token_root_key(token_id))
+        self.keys
+            .iter()
+            .map(move |key| key.token_root_key(token_id))
     }
 }
 
@@ -163,16 +171,37 @@ mod tests {
         assert_eq!(key.bytes, vec![0; 32]);
         // Hex of odd length, or with a non-hex char, is raw bytes.
         let raw = format!("{hex64}0");
-        assert_eq!(RootKey::from_material(raw.as_bytes()).unwrap().bytes.len(), 65);
+        assert_eq!(
+            RootKey::from_material(raw.as_bytes()).unwrap().bytes.len(),
+            65
+        );
         // 62 hex digits are used raw: 62 bytes.
         let short_hex = "ab".repeat(31);
-        assert_eq!(RootKey::from_material(short_hex.as_bytes()).unwrap().bytes.len(), 62);
-        assert_eq!(RootKey::from_material(b" short key \n").err(), Some(KeyError::TooShort(9)));
-        assert_eq!(RootKey::from_material(b"").err(), Some(KeyError::TooShort(0)));
-        assert_eq!(RootKey::from_material(&[b'x'; 1025]).err(), Some(KeyError::TooLong(1025)));
+        assert_eq!(
+            RootKey::from_material(short_hex.as_bytes())
+                .unwrap()
+                .bytes
+                .len(),
+            62
+        );
+        assert_eq!(
+            RootKey::from_material(b" short key \n").err(),
+            Some(KeyError::TooShort(9))
+        );
+        assert_eq!(
+            RootKey::from_material(b"").err(),
+            Some(KeyError::TooShort(0))
+        );
+        assert_eq!(
+            RootKey::from_material(&[b'x'; 1025]).err(),
+            Some(KeyError::TooLong(1025))
+        );
         // 2050 hex digits decode to more than 1024 bytes: read raw, still too long.
         let long_hex = "ab".repeat(1025);
-        assert_eq!(RootKey::from_material(long_hex.as_bytes()).err(), Some(KeyError::TooLong(2050)));
+        assert_eq!(
+            RootKey::from_material(long_hex.as_bytes()).err(),
+            Some(KeyError::TooLong(2050))
+        );
         assert_eq!(
             KeyError::TooShort(12).to_string(),
             "key is too short: 12 bytes, need at least 32"
@@ -191,8 +220,14 @@ mod tests {
     fn ring_sizes() {
         let key = || RootKey::from_material(&[b'k'; 32]).unwrap();
         assert_eq!(KeyRing::new(Vec::new()).err(), Some(KeyError::NoKeys));
-        assert_eq!(KeyRing::new(vec![key(); 16]).map(|r| r.len()).ok(), Some(16));
-        assert_eq!(KeyRing::new(vec![key(); 17]).err(), Some(KeyError::TooManyKeys(17)));
+        assert_eq!(
+            KeyRing::new(vec![key(); 16]).map(|r| r.len()).ok(),
+            Some(16)
+        );
+        assert_eq!(
+            KeyRing::new(vec![key(); 17]).err(),
+            Some(KeyError::TooManyKeys(17))
+        );
     }
 
     #[test]
@@ -202,7 +237,10 @@ mod tests {
         assert_ne!(a.token_root_key(&[1; 32]), a.token_root_key(&[2; 32]));
         assert_ne!(a.token_root_key(&[1; 32]), b.token_root_key(&[1; 32]));
         let ring = KeyRing::new(vec![a.clone(), b]).unwrap();
-        assert_eq!(ring.minting_token_root_key(&[1; 32]), a.token_root_key(&[1; 32]));
+        assert_eq!(
+            ring.minting_token_root_key(&[1; 32]),
+            a.token_root_key(&[1; 32])
+        );
         assert_eq!(ring.token_root_keys(&[1; 32]).count(), 2);
     }
 }

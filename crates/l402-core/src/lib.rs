@@ -16,8 +16,8 @@
 
 pub mod caveat;
 pub mod challenge;
-mod crypto;
 pub mod credential;
+mod crypto;
 mod encoding;
 pub mod identifier;
 pub mod keys;

@@ -38,9 +38,16 @@ impl KeyRing {
     /// at configuration time with [`is_valid_service_name`] and
     /// [`is_valid_capability_list`]); otherwise the token would not verify.
     pub fn mint(&self, p: &MintParams<'_>) -> Macaroon {
-        let identifier = Identifier { payment_hash: p.payment_hash, token_id: p.token_id };
+        let identifier = Identifier {
+            payment_hash: p.payment_hash,
+            token_id: p.token_id,
+        };
         let root_key = self.minting_token_root_key(&p.token_id);
-        let mut mac = Macaroon::new(&root_key, identifier.encode().to_vec(), Some(MINT_LOCATION.to_vec()));
+        let mut mac = Macaroon::new(
+            &root_key,
+            identifier.encode().to_vec(),
+            Some(MINT_LOCATION.to_vec()),
+        );
         mac.add_first_party_caveat(&services_predicate(p.service, BASE_TIER));
         if let Some(capabilities) = p.capabilities {
             mac.add_first_party_caveat(&capabilities_predicate(p.service, capabilities));

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use l402_core::caveat::preimage_predicate;
 use l402_core::{
-    hex_encode, parse_authorization, parse_hex_macaroon, sha256, verify_with_token_key, KeyRing, Macaroon,
-    MintParams, RootKey,
+    hex_encode, parse_authorization, parse_hex_macaroon, sha256, verify_with_token_key, KeyRing,
+    Macaroon, MintParams, RootKey,
 };
 
 const ITERATIONS: usize = 300_000;
@@ -105,7 +105,10 @@ fn parsers_survive_mutated_and_random_input() {
                 seeds[rng.below(seeds.len())].clone()
             };
             mutate(&mut rng, &mut input);
-            for cred in [parse_authorization(&input), parse_hex_macaroon(&input)].into_iter().flatten() {
+            for cred in [parse_authorization(&input), parse_hex_macaroon(&input)]
+                .into_iter()
+                .flatten()
+            {
                 let _ = verify_with_token_key(&cred, &token_key, "svc", 1_900_000_000);
             }
             if let Ok(mac) = Macaroon::decode(&input) {

@@ -5,8 +5,8 @@
 use l402_core::caveat::{preimage_predicate, valid_until_predicate};
 use l402_core::limits::{MAX_CAVEATS, MAX_MACAROON_BYTES};
 use l402_core::{
-    hex_encode, parse_authorization, parse_hex_macaroon, sha256, Caveat, Credential, KeyRing, Macaroon,
-    MintParams, RootKey,
+    hex_encode, parse_authorization, parse_hex_macaroon, sha256, Caveat, Credential, KeyRing,
+    Macaroon, MintParams, RootKey,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -19,7 +19,11 @@ fn arb_caveat() -> impl Strategy<Value = Caveat> {
         vec(any::<u8>(), 0..64),
         proptest::option::of(vec(any::<u8>(), 0..32)),
     )
-        .prop_map(|(location, id, verification_id)| Caveat { location, id, verification_id })
+        .prop_map(|(location, id, verification_id)| Caveat {
+            location,
+            id,
+            verification_id,
+        })
 }
 
 fn arb_macaroon() -> impl Strategy<Value = Macaroon> {
@@ -35,7 +39,9 @@ fn arb_macaroon() -> impl Strategy<Value = Macaroon> {
             caveats,
             signature,
         })
-        .prop_filter("within the size cap", |mac| mac.encode_v2().len() <= MAX_MACAROON_BYTES)
+        .prop_filter("within the size cap", |mac| {
+            mac.encode_v2().len() <= MAX_MACAROON_BYTES
+        })
 }
 
 /// A token as minted by a ring, with everything needed to present it.
@@ -50,7 +56,13 @@ struct Minted {
 
 impl Minted {
     fn ring(&self) -> KeyRing {
-        KeyRing::new(self.ring_keys.iter().map(|k| RootKey::from_material(k).unwrap()).collect()).unwrap()
+        KeyRing::new(
+            self.ring_keys
+                .iter()
+                .map(|k| RootKey::from_material(k).unwrap())
+                .collect(),
+        )
+        .unwrap()
     }
 
     fn credential(&self, mac: &Macaroon) -> Credential {
@@ -61,24 +73,44 @@ impl Minted {
 
 fn arb_minted() -> impl Strategy<Value = Minted> {
     (
-        vec(vec(any::<u8>().prop_filter("not whitespace", |b| !b.is_ascii_whitespace()), 32..48), 1..4),
+        vec(
+            vec(
+                any::<u8>().prop_filter("not whitespace", |b| !b.is_ascii_whitespace()),
+                32..48,
+            ),
+            1..4,
+        ),
         any::<[u8; 32]>(),
         any::<[u8; 32]>(),
         "[a-z][a-z0-9._-]{0,20}",
         proptest::option::of(NOW + 1..NOW + 10_000_000),
         proptest::option::of("[a-z]{1,8}(,[a-z]{1,8}){0,3}"),
     )
-        .prop_map(|(ring_keys, preimage, token_id, service, valid_until, capabilities)| {
-            let ring = KeyRing::new(ring_keys.iter().map(|k| RootKey::from_material(k).unwrap()).collect()).unwrap();
-            let macaroon = ring.mint(&MintParams {
-                payment_hash: sha256(&preimage),
-                token_id,
-                service: &service,
-                valid_until,
-                capabilities: capabilities.as_deref(),
-            });
-            Minted { ring_keys, preimage, service, valid_until, macaroon }
-        })
+        .prop_map(
+            |(ring_keys, preimage, token_id, service, valid_until, capabilities)| {
+                let ring = KeyRing::new(
+                    ring_keys
+                        .iter()
+                        .map(|k| RootKey::from_material(k).unwrap())
+                        .collect(),
+                )
+                .unwrap();
+                let macaroon = ring.mint(&MintParams {
+                    payment_hash: sha256(&preimage),
+                    token_id,
+                    service: &service,
+                    valid_until,
+                    capabilities: capabilities.as_deref(),
+                });
+                Minted {
+                    ring_keys,
+                    preimage,
+                    service,
+                    valid_until,
+                    macaroon,
+                }
+            },
+        )
 }
 
 /// A first-party caveat that only narrows the token.
@@ -91,7 +123,8 @@ fn arb_attenuation(minted: &Minted) -> impl Strategy<Value = (Vec<u8>, Option<u6
         ("[a-z]{1,10}", "[ -~]{0,40}").prop_map(move |(condition, value)| {
             (format!("x_{condition}={value}").into_bytes(), current)
         }),
-        (NOW + 1..=ceiling).prop_map(move |until| (valid_until_predicate(&service, until), Some(until))),
+        (NOW + 1..=ceiling)
+            .prop_map(move |until| (valid_until_predicate(&service, until), Some(until))),
         Just((preimage_predicate(&preimage), current)),
         Just((b"no condition at all".to_vec(), current)),
     ]

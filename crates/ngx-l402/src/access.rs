@@ -187,9 +187,10 @@ unsafe fn read_credential(r: *mut ngx_http_request_t) -> Option<Result<Credentia
     unsafe {
         let auth = (*r).headers_in.authorization;
         if !auth.is_null() {
-            let value = (*auth).value.as_bytes();
-            if is_l402_scheme(value) {
-                return Some(parse_authorization(value));
+            match parse_authorization((*auth).value.as_bytes()) {
+                // Basic, Bearer…: not ours; the request carries no L402 credential.
+                Err(e) if e.is_other_scheme() => {}
+                parsed => return Some(parsed),
             }
         }
         for name in HEX_MACAROON_HEADERS {
@@ -199,14 +200,6 @@ unsafe fn read_credential(r: *mut ngx_http_request_t) -> Option<Result<Credentia
         }
         None
     }
-}
-
-/// `L402` or `LSAT`, any case, followed by whitespace. Other schemes (Basic, Bearer) are not
-/// ours: such a request is treated as carrying no credential.
-fn is_l402_scheme(value: &[u8]) -> bool {
-    let scheme = value.get(..4).unwrap_or_default();
-    let followed_by_space = value.get(4).is_some_and(|b| *b == b' ' || *b == b'\t');
-    followed_by_space && (scheme.eq_ignore_ascii_case(b"L402") || scheme.eq_ignore_ascii_case(b"LSAT"))
 }
 
 /// The service tokens of this location are bound to: `l402_service`, or a name derived from the

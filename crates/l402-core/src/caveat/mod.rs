@@ -72,7 +72,11 @@ mod tests {
     use super::*;
 
     fn caveat(id: &[u8]) -> Caveat {
-        Caveat { location: None, id: id.to_vec(), verification_id: None }
+        Caveat {
+            location: None,
+            id: id.to_vec(),
+            verification_id: None,
+        }
     }
 
     #[test]
@@ -87,7 +91,10 @@ mod tests {
         assert_eq!(services_predicate("myservice", 0), b"services=myservice:0");
         assert_eq!(capabilities_predicate("s", "a,b"), b"s_capabilities=a,b");
         assert_eq!(valid_until_predicate("s", 7), b"s_valid_until=7");
-        assert_eq!(preimage_predicate(&[0xab; 32]), format!("preimage={}", "ab".repeat(32)).as_bytes());
+        assert_eq!(
+            preimage_predicate(&[0xab; 32]),
+            format!("preimage={}", "ab".repeat(32)).as_bytes()
+        );
     }
 
     #[test]
@@ -95,10 +102,22 @@ mod tests {
         let one = preimage_predicate(&[1; 32]);
         let two = format!("preimage={}", "02".repeat(32).to_uppercase());
         assert_eq!(last_preimage(&[]), Ok(None));
-        assert_eq!(last_preimage(&[caveat(&one), caveat(b"x=y")]), Ok(Some([1; 32])));
-        assert_eq!(last_preimage(&[caveat(&one), caveat(two.as_bytes())]), Ok(Some([2; 32])));
-        assert_eq!(last_preimage(&[caveat(b"preimage=1234")]), Err(MalformedPreimageCaveat));
-        let third_party = Caveat { verification_id: Some(vec![0]), ..caveat(&one) };
+        assert_eq!(
+            last_preimage(&[caveat(&one), caveat(b"x=y")]),
+            Ok(Some([1; 32]))
+        );
+        assert_eq!(
+            last_preimage(&[caveat(&one), caveat(two.as_bytes())]),
+            Ok(Some([2; 32]))
+        );
+        assert_eq!(
+            last_preimage(&[caveat(b"preimage=1234")]),
+            Err(MalformedPreimageCaveat)
+        );
+        let third_party = Caveat {
+            verification_id: Some(vec![0]),
+            ..caveat(&one)
+        };
         assert_eq!(last_preimage(&[third_party]), Ok(None));
     }
 }

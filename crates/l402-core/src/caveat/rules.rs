@@ -24,7 +24,11 @@ type Services<'a> = Vec<(&'a [u8], u8)>;
 
 /// Checks the caveats of a signature-verified macaroon for `service` at
 /// `now_unix`; returns the effective `valid_until`, if any.
-pub(crate) fn check(caveats: &[Caveat], service: &str, now_unix: u64) -> Result<Option<u64>, Rejection> {
+pub(crate) fn check(
+    caveats: &[Caveat],
+    service: &str,
+    now_unix: u64,
+) -> Result<Option<u64>, Rejection> {
     let valid_until_condition = [service.as_bytes(), VALID_UNTIL_SUFFIX.as_bytes()].concat();
     let capabilities_condition = [service.as_bytes(), CAPABILITIES_SUFFIX.as_bytes()].concat();
     let mut services: Option<Services<'_>> = None;
@@ -60,7 +64,8 @@ pub(crate) fn check(caveats: &[Caveat], service: &str, now_unix: u64) -> Result<
         }
     }
 
-    let allowed = services.is_some_and(|list| list.iter().any(|(name, _)| *name == service.as_bytes()));
+    let allowed =
+        services.is_some_and(|list| list.iter().any(|(name, _)| *name == service.as_bytes()));
     if !allowed {
         return Err(Rejection::WrongService);
     }
@@ -127,7 +132,11 @@ mod tests {
     fn caveats(predicates: &[&str]) -> Vec<Caveat> {
         predicates
             .iter()
-            .map(|p| Caveat { location: None, id: p.as_bytes().to_vec(), verification_id: None })
+            .map(|p| Caveat {
+                location: None,
+                id: p.as_bytes().to_vec(),
+                verification_id: None,
+            })
             .collect()
     }
 
@@ -142,44 +151,133 @@ mod tests {
         assert_eq!(run(&[], 5), Err(Rejection::WrongService));
         assert_eq!(run(&["services=other:0"], 5), Err(Rejection::WrongService));
         assert_eq!(run(&["services=svc:0,b:0", "services=svc:0"], 5), Ok(None));
-        assert_eq!(run(&["services=svc:0,b:0", "services=b:0"], 5), Err(Rejection::WrongService));
-        assert_eq!(run(&["services=svc:0", "services=svc:0,b:0"], 5), Err(Rejection::CaveatWidens));
-        assert_eq!(run(&["services=svc:0", "services=svc:1"], 5), Err(Rejection::CaveatWidens));
-        for bad in ["services=", "services=svc", "services=svc:", "services=svc:x", "services=svc:256",
-            "services=:0", "services=svc:0,", "services=svc:0,svc:1", "services=svc:0:0", "services=svc:-1"] {
+        assert_eq!(
+            run(&["services=svc:0,b:0", "services=b:0"], 5),
+            Err(Rejection::WrongService)
+        );
+        assert_eq!(
+            run(&["services=svc:0", "services=svc:0,b:0"], 5),
+            Err(Rejection::CaveatWidens)
+        );
+        assert_eq!(
+            run(&["services=svc:0", "services=svc:1"], 5),
+            Err(Rejection::CaveatWidens)
+        );
+        for bad in [
+            "services=",
+            "services=svc",
+            "services=svc:",
+            "services=svc:x",
+            "services=svc:256",
+            "services=:0",
+            "services=svc:0,",
+            "services=svc:0,svc:1",
+            "services=svc:0:0",
+            "services=svc:-1",
+        ] {
             assert_eq!(run(&[bad], 5), Err(Rejection::MalformedCaveat), "{bad}");
         }
     }
 
     #[test]
     fn valid_until_rules() {
-        assert_eq!(run(&["services=svc:0", "svc_valid_until=10"], 9), Ok(Some(10)));
-        assert_eq!(run(&["services=svc:0", "svc_valid_until=10"], 10), Err(Rejection::Expired));
-        assert_eq!(run(&["services=svc:0", "svc_valid_until=10", "svc_valid_until=8"], 7), Ok(Some(8)));
-        assert_eq!(run(&["services=svc:0", "svc_valid_until=10", "svc_valid_until=8"], 8), Err(Rejection::Expired));
-        assert_eq!(run(&["services=svc:0", "svc_valid_until=10", "svc_valid_until=11"], 1), Err(Rejection::CaveatWidens));
+        assert_eq!(
+            run(&["services=svc:0", "svc_valid_until=10"], 9),
+            Ok(Some(10))
+        );
+        assert_eq!(
+            run(&["services=svc:0", "svc_valid_until=10"], 10),
+            Err(Rejection::Expired)
+        );
+        assert_eq!(
+            run(
+                &["services=svc:0", "svc_valid_until=10", "svc_valid_until=8"],
+                7
+            ),
+            Ok(Some(8))
+        );
+        assert_eq!(
+            run(
+                &["services=svc:0", "svc_valid_until=10", "svc_valid_until=8"],
+                8
+            ),
+            Err(Rejection::Expired)
+        );
+        assert_eq!(
+            run(
+                &["services=svc:0", "svc_valid_until=10", "svc_valid_until=11"],
+                1
+            ),
+            Err(Rejection::CaveatWidens)
+        );
         assert_eq!(run(&["services=svc:0", "other_valid_until=1"], 9), Ok(None));
-        for bad in ["svc_valid_until=", "svc_valid_until=x", "svc_valid_until=-1", "svc_valid_until= 1",
-            "svc_valid_until=18446744073709551616", "svc_valid_until=1.5"] {
-            assert_eq!(run(&["services=svc:0", bad], 0), Err(Rejection::MalformedCaveat), "{bad}");
+        for bad in [
+            "svc_valid_until=",
+            "svc_valid_until=x",
+            "svc_valid_until=-1",
+            "svc_valid_until= 1",
+            "svc_valid_until=18446744073709551616",
+            "svc_valid_until=1.5",
+        ] {
+            assert_eq!(
+                run(&["services=svc:0", bad], 0),
+                Err(Rejection::MalformedCaveat),
+                "{bad}"
+            );
         }
-        assert_eq!(run(&["services=svc:0", "svc_valid_until=18446744073709551615"], 0), Ok(Some(u64::MAX)));
+        assert_eq!(
+            run(
+                &["services=svc:0", "svc_valid_until=18446744073709551615"],
+                0
+            ),
+            Ok(Some(u64::MAX))
+        );
     }
 
     #[test]
     fn capabilities_rules() {
         let base = "services=svc:0";
-        assert_eq!(run(&[base, "svc_capabilities=a,b", "svc_capabilities=a"], 0), Ok(None));
-        assert_eq!(run(&[base, "svc_capabilities=a,b", "svc_capabilities="], 0), Ok(None));
-        assert_eq!(run(&[base, "svc_capabilities=a", "svc_capabilities=a,c"], 0), Err(Rejection::CaveatWidens));
-        assert_eq!(run(&[base, "svc_capabilities=a,,b"], 0), Err(Rejection::MalformedCaveat));
-        assert_eq!(run(&[base, "other_capabilities=a", "other_capabilities=a,c"], 0), Ok(None));
+        assert_eq!(
+            run(&[base, "svc_capabilities=a,b", "svc_capabilities=a"], 0),
+            Ok(None)
+        );
+        assert_eq!(
+            run(&[base, "svc_capabilities=a,b", "svc_capabilities="], 0),
+            Ok(None)
+        );
+        assert_eq!(
+            run(&[base, "svc_capabilities=a", "svc_capabilities=a,c"], 0),
+            Err(Rejection::CaveatWidens)
+        );
+        assert_eq!(
+            run(&[base, "svc_capabilities=a,,b"], 0),
+            Err(Rejection::MalformedCaveat)
+        );
+        assert_eq!(
+            run(&[base, "other_capabilities=a", "other_capabilities=a,c"], 0),
+            Ok(None)
+        );
     }
 
     #[test]
     fn unknown_conditions_are_skipped() {
-        assert_eq!(run(&["services=svc:0", "client_ip=203.0.113.7", "no equals sign", "=x"], 0), Ok(None));
-        let third_party = Caveat { location: None, id: b"services=x:0".to_vec(), verification_id: Some(vec![1]) };
+        assert_eq!(
+            run(
+                &[
+                    "services=svc:0",
+                    "client_ip=203.0.113.7",
+                    "no equals sign",
+                    "=x"
+                ],
+                0
+            ),
+            Ok(None)
+        );
+        let third_party = Caveat {
+            location: None,
+            id: b"services=x:0".to_vec(),
+            verification_id: Some(vec![1]),
+        };
         let mut list = caveats(&["services=svc:0"]);
         list.push(third_party);
         assert_eq!(check(&list, "svc", 0), Ok(None));

@@ -65,7 +65,10 @@ pub fn parse_authorization(value: &[u8]) -> Result<Credential, CredentialError> 
         Some(preimage) => preimage,
         None => preimage_from_caveats(&macaroons)?,
     };
-    Ok(Credential { macaroons, preimage: Some(preimage) })
+    Ok(Credential {
+        macaroons,
+        preimage: Some(preimage),
+    })
 }
 
 /// Parses a hex carrier header (`Macaroon`, `Token`, `Grpc-Metadata-Macaroon`,
@@ -81,7 +84,10 @@ pub fn parse_hex_macaroon(value: &[u8]) -> Result<Credential, CredentialError> {
     let preimage = last_preimage(&mac.caveats)
         .map_err(|_| CredentialError::MalformedPreimage)?
         .ok_or(CredentialError::MissingPreimage)?;
-    Ok(Credential { macaroons: vec![mac], preimage: Some(preimage) })
+    Ok(Credential {
+        macaroons: vec![mac],
+        preimage: Some(preimage),
+    })
 }
 
 /// Strips `L402` or `LSAT` (any case) and the one or more spaces after it.
@@ -117,9 +123,14 @@ fn decode_candidates(list: &[u8]) -> Result<Vec<Macaroon>, CredentialError> {
 /// caveat provides it (its last such caveat).
 fn preimage_from_caveats(macaroons: &[Macaroon]) -> Result<[u8; 32], CredentialError> {
     for mac in macaroons {
-        if let Some(preimage) = last_preimage(&mac.caveats).map_err(|_| CredentialError::MalformedPreimage)? {
+        if let Some(preimage) =
+            last_preimage(&mac.caveats).map_err(|_| CredentialError::MalformedPreimage)?
+        {
             return Ok(preimage);
         }
     }
     Err(CredentialError::MissingPreimage)
 }
+
+#[cfg(test)]
+mod tests;

@@ -94,13 +94,22 @@ impl Macaroon {
     /// `sig = HMAC(HMAC("macaroons-key-generator", root_key), identifier)`.
     pub fn new(root_key: &[u8], identifier: Vec<u8>, location: Option<Vec<u8>>) -> Macaroon {
         let signature = hmac_sha256(&derive_chain_key(root_key), &[&identifier]);
-        Macaroon { location, identifier, caveats: Vec::new(), signature }
+        Macaroon {
+            location,
+            identifier,
+            caveats: Vec::new(),
+            signature,
+        }
     }
 
     /// Attenuates: appends a first-party caveat and chains `sig = HMAC(sig, predicate)`.
     pub fn add_first_party_caveat(&mut self, predicate: &[u8]) {
         self.signature = hmac_sha256(&self.signature, &[predicate]);
-        self.caveats.push(Caveat { location: None, id: predicate.to_vec(), verification_id: None });
+        self.caveats.push(Caveat {
+            location: None,
+            id: predicate.to_vec(),
+            verification_id: None,
+        });
     }
 
     /// Recomputes the chain from `root_key` and compares it with the signature in
@@ -141,7 +150,10 @@ impl fmt::Debug for Caveat {
 impl fmt::Debug for Macaroon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Macaroon")
-            .field("location", &self.location.as_deref().map(String::from_utf8_lossy))
+            .field(
+                "location",
+                &self.location.as_deref().map(String::from_utf8_lossy),
+            )
             .field("identifier", &hex_encode(&self.identifier))
             .field("caveats", &self.caveats)
             .field("signature", &"<redacted>")
@@ -176,7 +188,11 @@ mod tests {
     #[test]
     fn third_party_caveat_never_verifies() {
         let mut mac = Macaroon::new(b"key", b"id".to_vec(), None);
-        mac.caveats.push(Caveat { location: None, id: b"cid".to_vec(), verification_id: Some(vec![1]) });
+        mac.caveats.push(Caveat {
+            location: None,
+            id: b"cid".to_vec(),
+            verification_id: Some(vec![1]),
+        });
         assert!(!mac.verify_signature(b"key"));
         assert_eq!(Macaroon::decode(&mac.encode_v2()).as_ref(), Ok(&mac));
     }
@@ -196,7 +212,10 @@ mod tests {
         assert_eq!(Macaroon::decode(text.as_bytes()).unwrap(), raw);
         // Base64 of V2 bytes is not a macaroon encoding by itself.
         let v2 = Macaroon::new(b"k", b"i".to_vec(), None);
-        assert_eq!(Macaroon::decode(v2.to_base64().as_bytes()), Err(DecodeError::UnknownFormat));
+        assert_eq!(
+            Macaroon::decode(v2.to_base64().as_bytes()),
+            Err(DecodeError::UnknownFormat)
+        );
         assert_eq!(Macaroon::decode(b"!!"), Err(DecodeError::BadBase64));
     }
 }

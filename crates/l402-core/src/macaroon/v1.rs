@@ -16,16 +16,25 @@ type Packet<'a> = (&'a [u8], &'a [u8]);
 
 /// Splits one packet off `rest`: returns it and the remaining bytes.
 fn next_packet(rest: &[u8]) -> Result<(Packet<'_>, &[u8]), DecodeError> {
-    let (prefix, _) = rest.split_at_checked(PREFIX_LEN).ok_or(DecodeError::Truncated)?;
+    let (prefix, _) = rest
+        .split_at_checked(PREFIX_LEN)
+        .ok_or(DecodeError::Truncated)?;
     let mut packet_len = 0usize;
     for &digit in prefix {
-        let value = char::from(digit).to_digit(16).ok_or(DecodeError::BadPacket)?;
+        let value = char::from(digit)
+            .to_digit(16)
+            .ok_or(DecodeError::BadPacket)?;
         packet_len = packet_len * 16 + value as usize;
     }
-    let (packet, tail) = rest.split_at_checked(packet_len).ok_or(DecodeError::Truncated)?;
+    let (packet, tail) = rest
+        .split_at_checked(packet_len)
+        .ok_or(DecodeError::Truncated)?;
     let body = packet.get(PREFIX_LEN..).ok_or(DecodeError::BadPacket)?;
     let body = body.strip_suffix(b"\n").ok_or(DecodeError::BadPacket)?;
-    let space = body.iter().position(|&c| c == b' ').ok_or(DecodeError::BadPacket)?;
+    let space = body
+        .iter()
+        .position(|&c| c == b' ')
+        .ok_or(DecodeError::BadPacket)?;
     let (key, value) = body.split_at(space);
     let value = value.get(1..).ok_or(DecodeError::BadPacket)?;
     if value.len() > MAX_FIELD_BYTES {
@@ -68,7 +77,11 @@ pub(super) fn decode_packets(bytes: &[u8]) -> Result<Macaroon, DecodeError> {
                 if caveats.len() >= MAX_CAVEATS {
                     return Err(DecodeError::TooManyCaveats);
                 }
-                caveats.push(Caveat { location: None, id: value.to_vec(), verification_id: None });
+                caveats.push(Caveat {
+                    location: None,
+                    id: value.to_vec(),
+                    verification_id: None,
+                });
             }
             Some((b"vid", value)) => {
                 let caveat = caveats.last_mut().ok_or(DecodeError::UnexpectedField)?;
@@ -89,7 +102,12 @@ pub(super) fn decode_packets(bytes: &[u8]) -> Result<Macaroon, DecodeError> {
                 if packets.next().is_some() {
                     return Err(DecodeError::TrailingBytes);
                 }
-                return Ok(Macaroon { location, identifier, caveats, signature });
+                return Ok(Macaroon {
+                    location,
+                    identifier,
+                    caveats,
+                    signature,
+                });
             }
             Some(_) => return Err(DecodeError::UnexpectedField),
             None => return Err(DecodeError::BadSignature),
@@ -126,8 +144,14 @@ mod tests {
         assert_eq!(mac.location.as_deref(), Some(&b"http://mybank/"[..]));
         assert_eq!(mac.identifier, b"we used our secret key");
         assert_eq!(mac.caveats.len(), 2);
-        assert_eq!(mac.caveats[1].verification_id.as_deref(), Some(&b"\x00 \n"[..]));
-        assert_eq!(mac.caveats[1].location.as_deref(), Some(&b"http://auth/"[..]));
+        assert_eq!(
+            mac.caveats[1].verification_id.as_deref(),
+            Some(&b"\x00 \n"[..])
+        );
+        assert_eq!(
+            mac.caveats[1].location.as_deref(),
+            Some(&b"http://auth/"[..])
+        );
         assert_eq!(mac.signature, sig);
     }
 
@@ -142,7 +166,10 @@ mod tests {
         let short = [id.clone(), packet("signature", &sig[..31])].concat();
         assert_eq!(decode_packets(&short), Err(DecodeError::BadSignature));
         let orphan_vid = [id.clone(), packet("vid", b"v"), good_sig.clone()].concat();
-        assert_eq!(decode_packets(&orphan_vid), Err(DecodeError::UnexpectedField));
+        assert_eq!(
+            decode_packets(&orphan_vid),
+            Err(DecodeError::UnexpectedField)
+        );
         assert_eq!(decode_packets(&id), Err(DecodeError::BadSignature));
         assert_eq!(decode_packets(b"0003"), Err(DecodeError::BadPacket));
         assert_eq!(decode_packets(b"00zz"), Err(DecodeError::BadPacket));

@@ -71,7 +71,10 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
-        let (head, tail) = self.rest.split_at_checked(len).ok_or(DecodeError::Truncated)?;
+        let (head, tail) = self
+            .rest
+            .split_at_checked(len)
+            .ok_or(DecodeError::Truncated)?;
         self.rest = tail;
         Ok(head)
     }
@@ -223,11 +226,15 @@ mod tests {
         no_id.extend_from_slice(&sig);
         assert_eq!(decode(&no_id), Err(DecodeError::MissingIdentifier));
 
-        let mut out_of_order = vec![0x02, 0x02, 0x01, b'i', 0x01, 0x01, b'l', 0x00, 0x00, 0x06, 0x20];
+        let mut out_of_order = vec![
+            0x02, 0x02, 0x01, b'i', 0x01, 0x01, b'l', 0x00, 0x00, 0x06, 0x20,
+        ];
         out_of_order.extend_from_slice(&sig);
         assert_eq!(decode(&out_of_order), Err(DecodeError::UnexpectedField));
 
-        let mut vid_in_header = vec![0x02, 0x02, 0x01, b'i', 0x04, 0x01, b'v', 0x00, 0x00, 0x06, 0x20];
+        let mut vid_in_header = vec![
+            0x02, 0x02, 0x01, b'i', 0x04, 0x01, b'v', 0x00, 0x00, 0x06, 0x20,
+        ];
         vid_in_header.extend_from_slice(&sig);
         assert_eq!(decode(&vid_in_header), Err(DecodeError::UnexpectedField));
 
@@ -243,7 +250,10 @@ mod tests {
         assert_eq!(decode(&huge_field), Err(DecodeError::FieldTooLarge));
 
         assert_eq!(decode(&[0x02]), Err(DecodeError::Truncated));
-        assert_eq!(decode(&vec![0x02; MAX_MACAROON_BYTES + 1]), Err(DecodeError::TooLarge));
+        assert_eq!(
+            decode(&vec![0x02; MAX_MACAROON_BYTES + 1]),
+            Err(DecodeError::TooLarge)
+        );
     }
 
     #[test]
@@ -255,10 +265,18 @@ mod tests {
             signature: [7; 32],
         };
         for _ in 0..MAX_CAVEATS {
-            mac.caveats.push(Caveat { location: None, id: b"c".to_vec(), verification_id: None });
+            mac.caveats.push(Caveat {
+                location: None,
+                id: b"c".to_vec(),
+                verification_id: None,
+            });
         }
         assert_eq!(decode(&encode(&mac)).as_ref(), Ok(&mac));
-        mac.caveats.push(Caveat { location: None, id: b"c".to_vec(), verification_id: None });
+        mac.caveats.push(Caveat {
+            location: None,
+            id: b"c".to_vec(),
+            verification_id: None,
+        });
         assert_eq!(decode(&encode(&mac)), Err(DecodeError::TooManyCaveats));
     }
 }

@@ -84,7 +84,12 @@ impl KeyRing {
     /// macaroon with a valid L402 v0 identifier; checks the preimage against its
     /// payment hash first, then the HMAC chain under the per-token key derived
     /// from each ring key, then the caveats.
-    pub fn verify(&self, cred: &Credential, service: &str, now_unix: u64) -> Result<Verified, Rejection> {
+    pub fn verify(
+        &self,
+        cred: &Credential,
+        service: &str,
+        now_unix: u64,
+    ) -> Result<Verified, Rejection> {
         verify_with(cred, service, now_unix, |mac, identifier| {
             self.token_root_keys(&identifier.token_id)
                 .any(|token_root_key| mac.verify_signature(&token_root_key))
@@ -100,7 +105,9 @@ pub fn verify_with_token_key(
     service: &str,
     now_unix: u64,
 ) -> Result<Verified, Rejection> {
-    verify_with(cred, service, now_unix, |mac, _| mac.verify_signature(token_root_key))
+    verify_with(cred, service, now_unix, |mac, _| {
+        mac.verify_signature(token_root_key)
+    })
 }
 
 fn verify_with(
@@ -131,7 +138,11 @@ fn verify_with(
         }
     }
     let valid_until = check_rules(&mac.caveats, service, now_unix)?;
-    Ok(Verified { payment_hash: identifier.payment_hash, token_id: identifier.token_id, valid_until })
+    Ok(Verified {
+        payment_hash: identifier.payment_hash,
+        token_id: identifier.token_id,
+        valid_until,
+    })
 }
 
 /// The header preimage, or else the chosen macaroon's last `preimage=` caveat.
@@ -145,3 +156,6 @@ fn effective_preimage(header: Option<[u8; 32]>, caveats: &[Caveat]) -> Result<[u
         Err(_) => Err(Rejection::PreimageCaveatDisagrees),
     }
 }
+
+#[cfg(test)]
+mod tests;

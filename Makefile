@@ -1,0 +1,20 @@
+# ngx_l402 — see README.md. Every target installs what it needs (apt, cargo, pip, npm).
+.PHONY: demo demo-stop test bench build clean
+
+build:            ## nginx 1.28 + the module into build/
+	./scripts/build.sh
+
+demo:             ## build, then run nginx on 127.0.0.1:8402 with examples/demo.conf (fake backend)
+	./scripts/demo.sh
+
+demo-stop:
+	@[ -f build/demo/logs/nginx.pid ] && build/nginx/sbin/nginx -p $(CURDIR)/build/demo -s stop 2>/dev/null && echo "demo stopped" || echo "demo is not running"
+
+test:             ## unit, property and integration tests (real nginx), interop with third-party clients
+	./scripts/test.sh
+
+bench:            ## wrk on loopback: plain nginx vs paid path vs challenge path
+	./scripts/bench.sh
+
+clean:
+	rm -rf build target

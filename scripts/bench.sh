@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make bench: wrk on loopback, one nginx with 2 workers, same small file on three paths:
+#   /plain/      no L402                       (the baseline: plain nginx)
+#   /paid/       l402 on, valid reusable token (signature + caveat check per request)
+#   /challenge/  l402 on, no token             (invoice + macaroon per request: fake backend)
+# Prints requests/s, p99 latency and the ratio to plain nginx of the same run.
+# Env: DURATION (default 10s), CONNS (default 32), THREADS (default 1).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh" bench
+"$root/scripts/build.sh" >/dev/null
+duration=${DURATION:-10s}; conns=${CONNS:-32}; threads=${THREADS:-1}
+dir=$(mktemp -d /tmp/l402-bench.XXXXXX); chmod 755 "$dir"
+mkdir -p "$dir/logs" "$dir/conf" "$dir/html/plain" "$dir/html/paid" "$dir/html/challenge"
+head -c 512 /dev/zero | tr '\0' 'x' >"$dir/html/plain/index.html"
+cp "$dir/html/plain/index.html" "$dir/html/paid/"; cp "$dir/html/plain/index.html" "$dir/html/challenge/"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/conf/root.key"
+port=$((20000 + RANDOM % 20000))
+cat >"$dir/conf/nginx.conf" <<CONF
+load_module $root/build/modules/ngx_http_l402_module.so;
+worker_processes 2;
+error_log logs/error.log warn;
+pid logs/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    l402_root_key_file root.key;
+    l402_backend fake;
+    l402_max_pending 100000;
+    server {
+        listen 127.0.0.1:$port;
+        root html;
+        location /plain/ { }
+        location /paid/ { l402 on; l402_service bench; }
+        location /challenge/ { l402 on; l402_service bench; }
+        location = /pay { l402_fake_pay; }
+    }
+}
+CONF
+nginx=$root/build/nginx/sbin/nginx
+"$nginx" -p "$dir" 2>/dev/null
+trap '"$nginx" -p "$dir" -s stop 2>/dev/null; sleep 0.5; rm -rf "$dir"' EXIT
+sleep 0.5
+url=http://127.0.0.1:$port
+hdr=$(curl -s -D - -o /dev/null "$url/challenge/" | tr -d '\r' | grep -i '^www-authenticate: L402')
+mac=$(echo "$hdr" | sed -E 's/.*macaroon="([^"]+)".*/\1/')
+inv=$(echo "$hdr" | sed -E 's/.*invoice="([^"]+)".*/\1/')
+pre=$(curl -s "$url/pay?invoice=$inv")
+auth="Authorization: L402 $mac:$pre"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url/paid/")" = 200 ] || { echo "token not accepted"; exit 1; }
+
+run() { # name path [header]
+  local out rps p99
+  if [ -n "${3:-}" ]; then out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency -H "$3" "$url$2")
+  else out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "$url$2"); fi
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  codes=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  echo "$1 $rps $p99 ${codes:-0}"
+}
+wrk -t1 -c8 -d2s "$url/plain/" >/dev/null   # warm-up
+plain=$(run plain /plain/)
+paid=$(run paid /paid/ "$auth")
+challenge=$(run challenge /challenge/)
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "wrk -t$threads -c$conns -d$duration, nginx 2 workers, 512-byte file, loopback"
+printf '%-10s %12s %10s %12s %10s\n' path req/s p99 non-2xx ratio
+base=$(echo "$plain" | awk '{print $2}')
+for line in "$plain" "$paid" "$challenge"; do
+  set -- $line
+  printf '%-10s %12s %10s %12s %10.3f\n' "$1" "$2" "$3" "$4" "$(echo "$2 / $base" | bc -l)"
+done
+grep -E '\[(alert|crit|emerg)\]' "$dir/logs/error.log" && { echo "errors in the log"; exit 1; } || true

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make test: installs what is missing, builds nginx + the module, runs every test.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/scripts/install-deps.sh" test
+
+echo "==> build (release)"
+"$root/scripts/build.sh"
+
+echo "==> unit and property tests (crates without nginx)"
+cargo test --workspace --exclude ngx-l402 --quiet
+
+echo "==> clippy"
+NGINX_BUILD_DIR=$root/build/nginx-src/objs cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "==> test clients (PyPI, npm)"
+venv=$root/tests/.venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
+if [ -f tests/interop/package.json ]; then
+  (cd tests/interop && npm ci --silent --no-audit --no-fund)
+fi
+
+echo "==> integration tests (real nginx)"
+L402_REQUIRE_INTEROP=1 "$venv/bin/pytest" tests/integration -q "$@"
