@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: wrk on loopback, one nginx with 2 workers, same small file on three paths:
-#   /plain/      no L402                       (the baseline: plain nginx)
+#   /plain/      no L402                       (the baseline: plain nginx), requested twice:
+#                without and with the same Authorization header the paid path gets
 #   /paid/       l402 on, valid reusable token (signature + caveat check per request)
 #   /challenge/  l402 on, no token             (invoice + macaroon per request: fake backend)
 # Prints requests/s, p99 latency and the ratio to plain nginx of the same run.
@@ -60,6 +61,7 @@ run() { # name path [header]
 }
 wrk -t1 -c8 -d2s "$url/plain/" >/dev/null   # warm-up
 plain=$(run plain /plain/)
+plain_hdr=$(run plain+hdr /plain/ "$auth")
 paid=$(run paid /paid/ "$auth")
 challenge=$(run challenge /challenge/)
 echo
@@ -67,7 +69,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "wrk -t$threads -c$conns -d$duration, nginx 2 workers, 512-byte file, loopback"
 printf '%-10s %12s %10s %12s %10s\n' path req/s p99 non-2xx ratio
 base=$(echo "$plain" | awk '{print $2}')
-for line in "$plain" "$paid" "$challenge"; do
+for line in "$plain" "$plain_hdr" "$paid" "$challenge"; do
   set -- $line
   printf '%-10s %12s %10s %12s %10.3f\n' "$1" "$2" "$3" "$4" "$(echo "$2 / $base" | bc -l)"
 done

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use l402_core::credential::{parse_authorization, parse_hex_macaroon, Credential, CredentialError};
+use std::cell::RefCell;
+
+use l402_core::credential::{is_l402_scheme, parse_authorization, parse_hex_macaroon};
+use l402_core::verify::{CredentialSource, VerifiedCache};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, HttpModuleServerConf, NgxHttpCoreModule};
 
@@ -24,6 +27,13 @@ const BACKSTOP_MARGIN: Duration = Duration::from_secs(1);
 /// Headers that carry a hex macaroon instead of `Authorization` (l402-wire.md §2).
 const HEX_MACAROON_HEADERS: [&str; 4] =
     ["Macaroon", "Token", "Grpc-Metadata-Macaroon", "Grpc-Metadata-Token"];
+
+/// Successful verifications of this worker, per generation (at most twice this many).
+const VERIFIED_CACHE_GENERATION: usize = 8_192;
+
+thread_local! {
+    static VERIFIED: RefCell<VerifiedCache> = RefCell::new(VerifiedCache::new(VERIFIED_CACHE_GENERATION));
+}
 
 /// # Safety
 /// Called by nginx in the access phase with a live request.
@@ -55,12 +65,11 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
 
         let service = service_name(r, lcf);
         let now = u64::try_from(ngx::ffi::ngx_time()).unwrap_or(0);
-        let reason = match read_credential(r) {
+        let reason = match presented_credential(r) {
             None => None,
-            Some(Err(e)) => Some(e.reason()),
-            Some(Ok(cred)) => match settings.keys.verify(&cred, service, now) {
-                Ok(_) => return NGX_OK,
-                Err(rejection) => Some(rejection.reason()),
+            Some((source, raw)) => match check_credential(settings, source, raw, service, now) {
+                Ok(()) => return NGX_OK,
+                Err(reason) => reason,
             },
         };
         if let Some(reason) = reason {
@@ -181,25 +190,48 @@ unsafe fn unavailable(r: *mut ngx_http_request_t, why: &str) -> ngx_int_t {
     }
 }
 
-/// The credential the client presented, if any (l402-wire.md §2).
-unsafe fn read_credential(r: *mut ngx_http_request_t) -> Option<Result<Credential, CredentialError>> {
+/// The raw credential the client presented, if any, and which header carried it
+/// (l402-wire.md §2). Other `Authorization` schemes (Basic, Bearer) are not ours.
+unsafe fn presented_credential<'a>(r: *mut ngx_http_request_t) -> Option<(CredentialSource, &'a [u8])> {
     // SAFETY: live request; header storage belongs to it.
     unsafe {
         let auth = (*r).headers_in.authorization;
         if !auth.is_null() {
-            match parse_authorization((*auth).value.as_bytes()) {
-                // Basic, Bearer…: not ours; the request carries no L402 credential.
-                Err(e) if e.is_other_scheme() => {}
-                parsed => return Some(parsed),
+            let value = (*auth).value.as_bytes();
+            if is_l402_scheme(value) {
+                return Some((CredentialSource::Authorization, value));
             }
         }
-        for name in HEX_MACAROON_HEADERS {
-            if let Some(value) = crate::ffi::header_in(r, name) {
-                return Some(parse_hex_macaroon(value));
-            }
-        }
-        None
+        HEX_MACAROON_HEADERS.iter().find_map(|name| {
+            crate::ffi::header_in(r, name).map(|v| (CredentialSource::HexHeader, v))
+        })
     }
+}
+
+/// Verifies a presented credential for `service`: `Ok` admits the request, `Err(reason)`
+/// answers with a fresh challenge. Successes are memoized per worker ([`VerifiedCache`]).
+fn check_credential(
+    settings: &Settings,
+    source: CredentialSource,
+    raw: &[u8],
+    service: &str,
+    now: u64,
+) -> Result<(), Option<&'static str>> {
+    let cached = VERIFIED.with(|c| c.borrow_mut().get(source, service, raw, now));
+    if cached.is_some() {
+        return Ok(());
+    }
+    let parsed = match source {
+        CredentialSource::Authorization => parse_authorization(raw),
+        CredentialSource::HexHeader => parse_hex_macaroon(raw),
+    };
+    let credential = parsed.map_err(|e| Some(e.reason()))?;
+    let verified = settings
+        .keys
+        .verify(&credential, service, now)
+        .map_err(|rejection| Some(rejection.reason()))?;
+    VERIFIED.with(|c| c.borrow_mut().insert(source, service, raw, verified));
+    Ok(())
 }
 
 /// The service tokens of this location are bound to: `l402_service`, or a name derived from the

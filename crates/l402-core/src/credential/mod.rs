@@ -41,6 +41,12 @@ impl fmt::Debug for Credential {
 }
 
 /// Parses an `Authorization` header value (l402-wire.md §2).
+/// Whether an `Authorization` value uses the `L402` or `LSAT` scheme at all. Values of other
+/// schemes (Basic, Bearer…) are not L402 credentials, broken or otherwise.
+pub fn is_l402_scheme(value: &[u8]) -> bool {
+    strip_scheme(value.trim_ascii_start()).is_some()
+}
+
 pub fn parse_authorization(value: &[u8]) -> Result<Credential, CredentialError> {
     if value.len() > MAX_AUTHORIZATION_BYTES {
         return Err(CredentialError::TooLong);

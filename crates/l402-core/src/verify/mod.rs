@@ -157,5 +157,8 @@ fn effective_preimage(header: Option<[u8; 32]>, caveats: &[Caveat]) -> Result<[u
     }
 }
 
+mod cache;
+pub use cache::{CredentialSource, VerifiedCache};
+
 #[cfg(test)]
 mod tests;
