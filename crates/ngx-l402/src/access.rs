@@ -236,7 +236,7 @@ fn check_credential(
 
 /// The service tokens of this location are bound to: `l402_service`, or a name derived from the
 /// server block and the location, so a token is valid only where it was bought.
-unsafe fn service_name<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf) -> &'a str {
+unsafe fn service_name(r: *mut ngx_http_request_t, lcf: &LocConf) -> &str {
     if let Some(name) = &lcf.service {
         return name;
     }
