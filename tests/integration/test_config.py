@@ -31,7 +31,7 @@ def check_fails(n, *needles):
 @pytest.mark.parametrize("value,needle", [
     ("0", "at least 1"), ("-5", "whole number"), ("abc", "whole number"),
     ("1.5", "whole number"), ("99999999999999999999999", "whole number"),
-    ("2100000000000000001", "21 million"),
+    ("1844674407370955162", "BOLT11"),
 ])
 def test_bad_amount(value, needle):
     check_fails(conf(f"l402_amount_msat_default {value};"), '"l402_amount_msat_default"', needle)

@@ -30,4 +30,4 @@ pub use backend::{Backend, BoxFuture};
 pub use check::{check_invoice, check_payee, check_preimage, parse_bolt11, MAX_BOLT11_LEN};
 pub use error::BackendError;
 pub use timeout::with_timeout;
-pub use types::{Invoice, InvoiceRequest, Settlement};
+pub use types::{Invoice, InvoiceRequest, Settlement, MAX_INVOICE_AMOUNT_MSAT};

@@ -15,9 +15,7 @@ use ngx::ffi::{
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::ngx_string;
 
-use super::{
-    valid_service_name, BackendKind, LocConf, MainConf, MAX_AMOUNT_MSAT,
-};
+use super::{BackendKind, LocConf, MainConf, MAX_AMOUNT_MSAT};
 use crate::ffi::{conf_args, conf_error, parse_time, CONF_OK};
 use crate::Module;
 
@@ -151,7 +149,9 @@ fn amount(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(
         return Err("must be at least 1 millisatoshi (use \"l402 off\" for a free location)".into());
     }
     if amount > MAX_AMOUNT_MSAT {
-        return Err(format!("{amount} msat is more than 21 million bitcoin"));
+        return Err(format!(
+            "{amount} msat is more than a BOLT11 invoice can carry ({MAX_AMOUNT_MSAT})"
+        ));
     }
     once(&mut lcf.amount_msat, amount)
 }
@@ -193,9 +193,9 @@ fn duration(args: &[ngx_str_t], max: Duration) -> Result<Duration, String> {
 
 fn service(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
     let v = arg(args)?;
-    if !valid_service_name(v) {
+    if !l402_core::is_valid_service_name(v) {
         return Err(format!(
-            "\"{}\" is not a valid service name: use 1 to 64 letters, digits, '-' or '.'",
+            "\"{}\" is not a valid service name: use 1 to 128 letters, digits, '-', '.' or '_'",
             shown(v)
         ));
     }

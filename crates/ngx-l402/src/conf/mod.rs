@@ -26,8 +26,8 @@ pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3_600;
 pub const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// `l402_max_pending` default: challenges waiting for an invoice, per worker.
 pub const DEFAULT_MAX_PENDING: usize = 4_096;
-/// Largest price accepted anywhere: 21 million BTC in millisatoshis.
-pub const MAX_AMOUNT_MSAT: u64 = 21_000_000 * 100_000_000 * 1_000;
+/// Largest price accepted anywhere: what a BOLT11 invoice can carry.
+pub use l402_backend::MAX_INVOICE_AMOUNT_MSAT as MAX_AMOUNT_MSAT;
 
 /// Which payment backend issues invoices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,14 +142,4 @@ pub fn derive_service_name(server_name: &[u8], location: &[u8]) -> String {
     let mut name = String::from("loc-");
     name.push_str(&l402_core::hex_encode(&digest[..8]));
     name
-}
-
-/// Service names end up inside caveats (`services=<name>:0`, `<name>_valid_until=…`), so they
-/// may not contain the caveat separators.
-pub fn valid_service_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
