@@ -68,6 +68,10 @@ impl fmt::Debug for Settlement {
     }
 }
 
+/// The largest amount a BOLT11 invoice can carry: the amount is encoded in pico-bitcoin
+/// (msat × 10) in 64 bits. Below the 21 million BTC supply (2.1 × 10¹⁸ msat), so it binds.
+pub const MAX_INVOICE_AMOUNT_MSAT: u64 = u64::MAX / 10;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,7 +89,3 @@ mod tests {
         assert!(!Settlement::Open.is_settled());
     }
 }
-
-/// The largest amount a BOLT11 invoice can carry: the amount is encoded in pico-bitcoin
-/// (msat × 10) in 64 bits. Below the 21 million BTC supply (2.1 × 10¹⁸ msat), so it binds.
-pub const MAX_INVOICE_AMOUNT_MSAT: u64 = u64::MAX / 10;
