@@ -109,7 +109,7 @@ def test_fake_pay_needs_l402_configured():
     check_fails(n, "no root key")
 
 
-def test_unused_module_costs_nothing_and_needs_nothing():
+def test_unused_module_needs_no_configuration():
     n = Nginx("server { listen 127.0.0.1:{port}; location / { } }", key_file=False)
     ok, out = n.test_config()
     n.cleanup()

@@ -253,3 +253,20 @@ def test_backend_timeout_gives_503(make_nginx):
     assert r.headers["X-L402-Reason"] == "payment backend unavailable"
     assert time.time() - t < 2.5
     assert "no reply within 300 ms" in n.error_log()
+
+
+def test_hex_macaroon_headers_grpc_style(make_nginx):
+    """Aperture's gRPC client sends no Authorization, only `macaroon: hex(mac + preimage caveat)`."""
+    from pymacaroons import Macaroon
+    n = make_nginx(paid_config())
+    mac, pre = buy(n)
+    paid = Macaroon.deserialize(mac)
+    paid.add_first_party_caveat(f"preimage={pre}")
+    hexmac = base64.urlsafe_b64decode(paid.serialize() + "==").hex()
+    for name in ("Macaroon", "Grpc-Metadata-Macaroon", "Token"):
+        r = requests.get(n.url + "/protected/", headers={name: hexmac})
+        assert r.status_code == 200, (name, r.headers.get("X-L402-Reason"))
+    # without the preimage caveat the hex form carries no proof of payment
+    bare = base64.b64decode(mac).hex()
+    r = requests.get(n.url + "/protected/", headers={"Macaroon": bare})
+    assert r.status_code == 402 and r.headers.get("X-L402-Reason")
