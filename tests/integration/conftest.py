@@ -175,6 +175,7 @@ PAID_SERVER = """
         location /protected/ {{
             l402 on;
             l402_amount_msat_default 10000;
+            {uses}
             {loc}
         }}
         location = /.l402/fake/pay {{ l402_fake_pay; }}
@@ -182,8 +183,11 @@ PAID_SERVER = """
 """
 
 
-def paid_config(extra="", loc=""):
-    return PAID_SERVER.format(extra=extra, loc=loc)
+def paid_config(extra="", loc="", uses="unlimited"):
+    """The standard paid server. Tests of verification reuse one token, so by default its
+    location allows unlimited uses; `uses=None` keeps the module's default (single use)."""
+    line = f"l402_token_uses {uses};" if uses else ""
+    return PAID_SERVER.format(extra=extra, loc=loc, uses=line)
 
 
 CHALLENGE_RE = re.compile(r'(LSAT|L402) macaroon="([^"]+)", invoice="([^"]+)"')

@@ -157,6 +157,7 @@ def test_junk_after_preimage_refused(make_nginx):
 
 TWO_PLACES = """
     l402_backend fake;
+    l402_token_uses unlimited;
     server {{
         listen 127.0.0.1:{{port}};
         server_name a.test;

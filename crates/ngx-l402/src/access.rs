@@ -8,12 +8,13 @@ use std::time::Duration;
 use std::cell::RefCell;
 
 use l402_core::credential::{is_l402_scheme, parse_authorization, parse_hex_macaroon};
-use l402_core::verify::{CredentialSource, VerifiedCache};
+use l402_core::verify::{CredentialSource, Verified, VerifiedCache};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, HttpModuleServerConf, NgxHttpCoreModule};
 
 use crate::bridge;
 use crate::conf::{derive_service_name, LocConf, Settings};
+use crate::usage::{self, Admission};
 use crate::ctx::{self, RequestCtx, State};
 use crate::ffi::{NGX_DECLINED, NGX_DONE, NGX_OK};
 use crate::job::{ChallengeJob, JobOutput};
@@ -68,7 +69,11 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         let reason = match presented_credential(r) {
             None => None,
             Some((source, raw)) => match check_credential(settings, source, raw, service, now) {
-                Ok(()) => return NGX_OK,
+                Ok(verified) => match usage::admit(r, lcf, settings, &verified, now) {
+                    Admission::Admitted => return NGX_OK,
+                    Admission::Answered(rc) => return rc,
+                    Admission::UsedUp(reason) => Some(reason),
+                },
                 Err(reason) => reason,
             },
         };
@@ -80,7 +85,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
 }
 
 /// Starts a challenge: suspends the request while the backend makes the invoice.
-unsafe fn challenge(
+pub(crate) unsafe fn challenge(
     r: *mut ngx_http_request_t,
     lcf: &LocConf,
     settings: &Settings,
@@ -97,12 +102,21 @@ unsafe fn challenge(
         // SAFETY: live request, main thread.
         return unsafe { unavailable(r, "the system random number generator failed") };
     }
+    // SAFETY: live request, main thread.
+    if let Some(rc) = unsafe { usage::check_rate(r, lcf, settings, service) } {
+        return rc;
+    }
+    // SAFETY: live request, main thread.
+    let amount_msat = match unsafe { usage::price(r, lcf) } {
+        Ok(amount) => amount,
+        Err(rc) => return rc,
+    };
     let timeout = lcf.macaroon_timeout();
     let job = ChallengeJob {
         backend,
         keys: settings.keys.clone(),
         service: service.to_owned(),
-        amount_msat: lcf.amount_msat(),
+        amount_msat,
         invoice_expiry_secs: lcf.invoice_expiry(),
         valid_until: (timeout > 0).then(|| now.saturating_add(timeout)),
         token_id,
@@ -208,18 +222,18 @@ unsafe fn presented_credential<'a>(r: *mut ngx_http_request_t) -> Option<(Creden
     }
 }
 
-/// Verifies a presented credential for `service`: `Ok` admits the request, `Err(reason)`
-/// answers with a fresh challenge. Successes are memoized per worker ([`VerifiedCache`]).
+/// Verifies a presented credential for `service`: `Ok` is a valid token (its use is claimed
+/// next), `Err(reason)` answers with a fresh challenge. Successes are memoized per worker
+/// ([`VerifiedCache`]); the memo never replaces the claim.
 fn check_credential(
     settings: &Settings,
     source: CredentialSource,
     raw: &[u8],
     service: &str,
     now: u64,
-) -> Result<(), Option<&'static str>> {
-    let cached = VERIFIED.with(|c| c.borrow_mut().get(source, service, raw, now));
-    if cached.is_some() {
-        return Ok(());
+) -> Result<Verified, Option<&'static str>> {
+    if let Some(verified) = VERIFIED.with(|c| c.borrow_mut().get(source, service, raw, now)) {
+        return Ok(verified);
     }
     let parsed = match source {
         CredentialSource::Authorization => parse_authorization(raw),
@@ -231,7 +245,7 @@ fn check_credential(
         .verify(&credential, service, now)
         .map_err(|rejection| Some(rejection.reason()))?;
     VERIFIED.with(|c| c.borrow_mut().insert(source, service, raw, verified));
-    Ok(())
+    Ok(verified)
 }
 
 /// The service tokens of this location are bound to: `l402_service`, or a name derived from the
@@ -254,7 +268,7 @@ unsafe fn service_name(r: *mut ngx_http_request_t, lcf: &LocConf) -> &str {
     })
 }
 
-unsafe fn log(r: *mut ngx_http_request_t, level: u32, msg: &str) {
+pub(crate) unsafe fn log(r: *mut ngx_http_request_t, level: u32, msg: &str) {
     // SAFETY: live request; its connection log is valid.
     unsafe {
         ngx::ngx_log_error!(level, (*(*r).connection).log, "{}", msg);

@@ -45,6 +45,14 @@ pub fn parse_time(value: &[u8], is_sec: bool) -> Option<u64> {
     u64::try_from(v).ok()
 }
 
+/// nginx's size syntax (`ngx_parse_size`: `1048576`, `64k`, `10m`).
+pub fn parse_size(value: &[u8]) -> Option<usize> {
+    let mut s = ngx_str_t { len: value.len(), data: value.as_ptr().cast_mut() };
+    // SAFETY: ngx_parse_size only reads `len` bytes of `data`.
+    let v = unsafe { ngx::ffi::ngx_parse_size(&mut s) };
+    usize::try_from(v).ok().filter(|&n| n > 0)
+}
+
 /// A path relative to the nginx prefix, as nginx resolves file arguments.
 pub fn conf_full_name(cf: *mut ngx_conf_t, path: &str) -> Result<String, String> {
     let mut s = ngx_str_t { len: path.len(), data: path.as_ptr().cast_mut() };
@@ -55,6 +63,69 @@ pub fn conf_full_name(cf: *mut ngx_conf_t, path: &str) -> Result<String, String>
         return Err("cannot resolve the file name".into());
     }
     Ok(String::from_utf8_lossy(s.as_bytes()).into_owned())
+}
+
+/// A copy of `bytes` in the configuration pool (lives as long as the cycle).
+pub fn conf_pool_str(cf: *mut ngx_conf_t, bytes: &[u8]) -> Option<ngx_str_t> {
+    // SAFETY: `cf->pool` is the live cycle pool during parsing; we write `len` bytes into a
+    // fresh allocation of that size.
+    unsafe {
+        let data = ngx_pnalloc((*cf).pool, bytes.len().max(1)).cast::<u8>();
+        if data.is_null() {
+            return None;
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
+        Some(ngx_str_t { len: bytes.len(), data })
+    }
+}
+
+/// Compiles an nginx complex value (`$var`, `prefix$var`) from a directive argument.
+pub fn compile_complex_value(
+    cf: *mut ngx_conf_t,
+    value: &ngx_str_t,
+) -> Option<std::ptr::NonNull<ngx::ffi::ngx_http_complex_value_t>> {
+    // SAFETY: `cf` is live during parsing; the value struct and the compiled result are
+    // allocated in the configuration pool, like every nginx module does; the argument's bytes
+    // live in that pool too.
+    unsafe {
+        let cv = ngx::ffi::ngx_pcalloc((*cf).pool, size_of::<ngx::ffi::ngx_http_complex_value_t>())
+            .cast::<ngx::ffi::ngx_http_complex_value_t>();
+        let v = ngx::ffi::ngx_pcalloc((*cf).pool, size_of::<ngx_str_t>()).cast::<ngx_str_t>();
+        if cv.is_null() || v.is_null() {
+            return None;
+        }
+        *v = *value;
+        let mut ccv: ngx::ffi::ngx_http_compile_complex_value_t = std::mem::zeroed();
+        ccv.cf = cf;
+        ccv.value = v;
+        ccv.complex_value = cv;
+        if ngx::ffi::ngx_http_compile_complex_value(&mut ccv) != NGX_OK {
+            return None;
+        }
+        std::ptr::NonNull::new(cv)
+    }
+}
+
+/// Evaluates a complex value for a request; the bytes live in the request pool.
+///
+/// # Safety
+/// `r` is a live request on the main thread; `cv` was compiled by [`compile_complex_value`].
+pub unsafe fn complex_value<'a>(
+    r: *mut ngx_http_request_t,
+    cv: std::ptr::NonNull<ngx::ffi::ngx_http_complex_value_t>,
+) -> Option<&'a [u8]> {
+    // SAFETY: see the contract.
+    unsafe {
+        let mut out = ngx_str_t { len: 0, data: null_mut() };
+        if ngx::ffi::ngx_http_complex_value(r, cv.as_ptr(), &mut out) != NGX_OK {
+            return None;
+        }
+        if out.len == 0 {
+            return Some(&[]);
+        }
+        // The bytes live in the request pool (or the configuration), not in `out`.
+        Some(std::slice::from_raw_parts(out.data, out.len))
+    }
 }
 
 /// Appends a response header.

@@ -17,7 +17,9 @@ mod ffi;
 mod guard;
 mod job;
 mod response;
+mod usage;
 mod worker;
+mod zone;
 
 use std::ffi::c_void;
 use std::ptr::{addr_of, addr_of_mut};
@@ -67,6 +69,17 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     let Some(mcf) = (unsafe { Module::main_conf_mut(&*cf) }) else {
         return ffi::NGX_ERROR;
     };
+    if mcf.enabled_somewhere && mcf.zone.is_none() {
+        // Single use is the default: every paid location needs a claim store.
+        let tag = (&raw const ngx_http_l402_module).cast();
+        match zone::declare(cf, conf::DEFAULT_ZONE_NAME, conf::DEFAULT_ZONE_SIZE, tag) {
+            Ok(z) => mcf.zone = Some(z),
+            Err(msg) => {
+                ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "l402: {}", msg);
+                return ffi::NGX_ERROR;
+            }
+        }
+    }
     match conf::resolve_main(mcf) {
         Ok(None) => return ffi::NGX_OK, // L402 not used: no handler, zero cost
         Ok(Some(settings)) => {

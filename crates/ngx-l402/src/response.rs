@@ -13,6 +13,10 @@ pub const REASON_HEADER: &str = "X-L402-Reason";
 
 pub const PAYMENT_REQUIRED: ngx_int_t = 402;
 pub const SERVICE_UNAVAILABLE: ngx_int_t = 503;
+pub const TOO_MANY_REQUESTS: ngx_int_t = 429;
+
+/// Header on a served request: uses left on the token after this one.
+pub const USES_REMAINING_HEADER: &str = "X-L402-Uses-Remaining";
 pub const INTERNAL_ERROR: ngx_int_t = 500;
 
 /// 402 with the challenge lines. Invalid, expired and unusable credentials get a fresh challenge
@@ -53,4 +57,56 @@ pub unsafe fn unavailable(r: *mut ngx_http_request_t, retry_after: Duration, rea
         add_header_out(r, REASON_HEADER, reason.as_bytes());
     }
     SERVICE_UNAVAILABLE
+}
+
+/// 429 with `Retry-After` when a client asks for invoices faster than
+/// `l402_invoice_rate_limit` allows.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn too_many_requests(r: *mut ngx_http_request_t, retry_after: Duration) -> ngx_int_t {
+    let secs = retry_after.as_secs().max(1).to_string();
+    // SAFETY: forwarded contract.
+    unsafe {
+        add_header_out(r, "Retry-After", secs.as_bytes());
+        add_header_out(r, "Cache-Control", b"no-store");
+        add_header_out(r, REASON_HEADER, b"too many invoice requests");
+    }
+    TOO_MANY_REQUESTS
+}
+
+/// Adds `X-L402-Uses-Remaining` to the response of a served request.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn uses_remaining(r: *mut ngx_http_request_t, left: u32) {
+    let mut buf = itoa_buf(left);
+    // SAFETY: forwarded contract.
+    unsafe {
+        add_header_out(r, USES_REMAINING_HEADER, buf.as_bytes_mut());
+    }
+}
+
+/// Decimal text of `n` without a heap allocation (hot path).
+fn itoa_buf(mut n: u32) -> DecimalBuf {
+    let mut out = DecimalBuf { bytes: [0; 10], start: 10 };
+    loop {
+        out.start -= 1;
+        out.bytes[out.start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return out;
+        }
+    }
+}
+
+struct DecimalBuf {
+    bytes: [u8; 10],
+    start: usize,
+}
+
+impl DecimalBuf {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
 }

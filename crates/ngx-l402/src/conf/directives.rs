@@ -15,7 +15,9 @@ use ngx::ffi::{
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::ngx_string;
 
-use super::{BackendKind, LocConf, MainConf, MAX_AMOUNT_MSAT};
+use l402_usage::{Rate, UsePolicy};
+
+use super::{BackendKind, ComplexValue, LocConf, MainConf, Price, MAX_AMOUNT_MSAT};
 use crate::ffi::{conf_args, conf_error, parse_time, CONF_OK};
 use crate::Module;
 
@@ -35,7 +37,7 @@ macro_rules! command {
 }
 
 /// Every directive of the module. The README lists them with syntax, default and context.
-pub static mut COMMANDS: [ngx_command_t; 15] = [
+pub static mut COMMANDS: [ngx_command_t; 20] = [
     command!("l402", HTTP_ANY | NGX_CONF_FLAG, set_enable, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_amount_msat_default", HTTP_ANY | NGX_CONF_TAKE1, set_amount, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_macaroon_timeout", HTTP_ANY | NGX_CONF_TAKE1, set_macaroon_timeout, NGX_HTTP_LOC_CONF_OFFSET),
@@ -49,6 +51,11 @@ pub static mut COMMANDS: [ngx_command_t; 15] = [
     command!("l402_fake_network", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_network, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_legacy_lsat_challenge", NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, set_legacy_lsat, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_max_pending", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_max_pending, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_token_uses", HTTP_ANY | NGX_CONF_TAKE1, set_token_uses, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_indefinite_access", HTTP_ANY | NGX_CONF_FLAG, set_indefinite_access, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_invoice_rate_limit", HTTP_ANY | NGX_CONF_TAKE1, set_rate_limit, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_redis_price", HTTP_ANY | NGX_CONF_FLAG, set_redis_price, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_usage_zone", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_usage_zone, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
     ngx_command_t::empty(),
 ];
@@ -98,6 +105,11 @@ handler!(set_fake_network, MainConf, fake_network);
 handler!(set_legacy_lsat, MainConf, legacy_lsat);
 handler!(set_max_pending, MainConf, max_pending);
 handler!(refuse_inline_key, MainConf, inline_key);
+handler!(set_token_uses, LocConf, token_uses);
+handler!(set_indefinite_access, LocConf, indefinite_access);
+handler!(set_rate_limit, LocConf, rate_limit);
+handler!(set_redis_price, LocConf, redis_price);
+handler!(set_usage_zone, MainConf, usage_zone);
 
 fn arg(args: &[ngx_str_t]) -> Result<&str, String> {
     let a = args.first().ok_or("needs a value")?;
@@ -140,8 +152,15 @@ fn enable(cf: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<
     Ok(())
 }
 
-fn amount(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+fn amount(cf: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
     let v = arg(args)?;
+    if v.contains('$') {
+        // An nginx complex value (`$price`, a `map`): evaluated and validated per request.
+        let raw = args.first().ok_or("needs a value")?;
+        let cv = crate::ffi::compile_complex_value(cf, raw)
+            .ok_or_else(|| format!("cannot compile \"{}\" as a complex value", shown(v)))?;
+        return once(&mut lcf.price, Price::Variable(ComplexValue(cv)));
+    }
     let amount: u64 = v
         .parse()
         .map_err(|_| format!("must be a whole number of millisatoshis, not \"{}\"", shown(v)))?;
@@ -153,7 +172,51 @@ fn amount(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(
             "{amount} msat is more than a BOLT11 invoice can carry ({MAX_AMOUNT_MSAT})"
         ));
     }
-    once(&mut lcf.amount_msat, amount)
+    once(&mut lcf.price, Price::Fixed(amount))
+}
+
+fn token_uses(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let policy = UsePolicy::parse(arg(args)?).map_err(|e| e.to_string())?;
+    once(&mut lcf.uses, policy).map_err(|_| USES_TWICE.to_owned())
+}
+
+/// The seed's switch: `on` = unlimited reuse until expiry, `off` = single use.
+fn indefinite_access(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let policy = if on_off(arg(args)?)? { UsePolicy::Unlimited } else { UsePolicy::SINGLE };
+    once(&mut lcf.uses, policy).map_err(|_| USES_TWICE.to_owned())
+}
+
+const USES_TWICE: &str =
+    "is duplicate: set \"l402_token_uses\" or \"l402_indefinite_access\" once per location";
+
+fn rate_limit(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let rate = if v == "off" { None } else { Some(Rate::parse(v).map_err(|e| e.to_string())?) };
+    once(&mut lcf.rate_limit, rate)
+}
+
+fn redis_price(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let on = on_off(arg(args)?)?;
+    once(&mut lcf.redis_price, on)
+}
+
+/// `l402_usage_zone name:size`, like `limit_req_zone`'s `zone=name:size`.
+fn usage_zone(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let (name, size) = v
+        .split_once(':')
+        .ok_or_else(|| format!("must be name:size such as l402:10m, not \"{}\"", shown(v)))?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(format!("has an invalid zone name \"{}\"", shown(name)));
+    }
+    let size = crate::ffi::parse_size(size.as_bytes())
+        .ok_or_else(|| format!("has an invalid zone size \"{}\"", shown(size)))?;
+    if mcf.zone.is_some() {
+        return Err("is duplicate: one usage zone per http{} block".into());
+    }
+    let tag = (&raw const crate::ngx_http_l402_module).cast();
+    mcf.zone = Some(crate::zone::declare(cf, name, size, tag)?);
+    Ok(())
 }
 
 fn macaroon_timeout(cf: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {

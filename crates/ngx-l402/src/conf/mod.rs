@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use l402_core::keys::{KeyRing, RootKey};
 use l402_fake::{FakeNetwork, FakeSecret};
+use l402_usage::{Rate, UsePolicy};
+use ngx::ffi::ngx_http_complex_value_t;
+
+use crate::zone::UsageZone;
 
 pub use resolve::resolve_main;
 
@@ -26,6 +30,10 @@ pub const DEFAULT_INVOICE_EXPIRY_SECS: u32 = 3_600;
 pub const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// `l402_max_pending` default: challenges waiting for an invoice, per worker.
 pub const DEFAULT_MAX_PENDING: usize = 4_096;
+/// Name and size of the usage zone created when L402 is used and no `l402_usage_zone` or
+/// Redis is configured (about 120 000 tokens).
+pub const DEFAULT_ZONE_NAME: &str = "l402_usage";
+pub const DEFAULT_ZONE_SIZE: usize = 4 * 1024 * 1024;
 /// Largest price accepted anywhere: what a BOLT11 invoice can carry.
 pub use l402_backend::MAX_INVOICE_AMOUNT_MSAT as MAX_AMOUNT_MSAT;
 
@@ -55,6 +63,8 @@ pub struct MainConf {
     pub fake_network: Option<FakeNetwork>,
     pub legacy_lsat: Option<bool>,
     pub max_pending: Option<usize>,
+    /// `l402_usage_zone`, or the default zone added in postconfiguration.
+    pub zone: Option<UsageZone>,
     /// Set by `l402 on` anywhere in this `http {}` block.
     pub enabled_somewhere: bool,
     /// Set by `l402_fake_pay` anywhere in this `http {}` block.
@@ -70,6 +80,16 @@ pub struct Settings {
     pub backend_timeout: Duration,
     pub legacy_lsat: bool,
     pub max_pending: usize,
+    /// Where claims and rate entries live.
+    pub store: StoreSettings,
+}
+
+/// Where token-use claims and invoice rate entries live.
+pub enum StoreSettings {
+    /// This host's shared memory zone.
+    Zone(UsageZone),
+    /// No paid location (only `l402_fake_pay` is used): nothing to store.
+    None,
 }
 
 /// How to build the backend in each worker (after fork).
@@ -85,7 +105,15 @@ pub enum BackendSettings {
 #[derive(Default)]
 pub struct LocConf {
     pub enable: Option<bool>,
-    pub amount_msat: Option<u64>,
+    /// `l402_amount_msat_default`: a number, or an nginx complex value (`$price`).
+    pub price: Option<Price>,
+    /// `l402_token_uses` / `l402_indefinite_access`.
+    pub uses: Option<UsePolicy>,
+    /// `l402_invoice_rate_limit`; `Some(None)` = explicitly off.
+    pub rate_limit: Option<Option<Rate>>,
+    /// `l402_redis_price`: read the price under the request path in Redis (default on when
+    /// Redis is configured).
+    pub redis_price: Option<bool>,
     /// Seconds; 0 = tokens never expire.
     pub macaroon_timeout: Option<u64>,
     pub invoice_expiry: Option<u32>,
@@ -99,8 +127,18 @@ impl LocConf {
     pub fn enabled(&self) -> bool {
         self.enable.unwrap_or(false)
     }
-    pub fn amount_msat(&self) -> u64 {
-        self.amount_msat.unwrap_or(DEFAULT_AMOUNT_MSAT)
+    pub fn price(&self) -> Price {
+        self.price.unwrap_or(Price::Fixed(DEFAULT_AMOUNT_MSAT))
+    }
+    /// Uses per token; single use by default (the seed's behaviour).
+    pub fn uses(&self) -> UsePolicy {
+        self.uses.unwrap_or(UsePolicy::SINGLE)
+    }
+    pub fn rate_limit(&self) -> Option<Rate> {
+        self.rate_limit.flatten()
+    }
+    pub fn redis_price(&self) -> bool {
+        self.redis_price.unwrap_or(true)
     }
     pub fn macaroon_timeout(&self) -> u64 {
         self.macaroon_timeout.unwrap_or(DEFAULT_MACAROON_TIMEOUT_SECS)
@@ -115,8 +153,17 @@ impl ngx::http::Merge for LocConf {
         if self.enable.is_none() {
             self.enable = prev.enable;
         }
-        if self.amount_msat.is_none() {
-            self.amount_msat = prev.amount_msat;
+        if self.price.is_none() {
+            self.price = prev.price;
+        }
+        if self.uses.is_none() {
+            self.uses = prev.uses;
+        }
+        if self.rate_limit.is_none() {
+            self.rate_limit = prev.rate_limit;
+        }
+        if self.redis_price.is_none() {
+            self.redis_price = prev.redis_price;
         }
         if self.macaroon_timeout.is_none() {
             self.macaroon_timeout = prev.macaroon_timeout;
@@ -130,6 +177,25 @@ impl ngx::http::Merge for LocConf {
         Ok(())
     }
 }
+
+/// A location's price.
+#[derive(Clone, Copy)]
+pub enum Price {
+    /// Millisatoshis, validated at parse time.
+    Fixed(u64),
+    /// An nginx complex value evaluated per request; its result is validated per request.
+    Variable(ComplexValue),
+}
+
+/// A compiled nginx complex value, allocated in the configuration pool (lives as long as the
+/// cycle).
+#[derive(Clone, Copy)]
+pub struct ComplexValue(pub std::ptr::NonNull<ngx_http_complex_value_t>);
+
+// SAFETY: only evaluated on an nginx main thread; the pointer is immutable after parsing.
+unsafe impl Send for ComplexValue {}
+// SAFETY: as above.
+unsafe impl Sync for ComplexValue {}
 
 /// A derived service name: stable across reloads and instances for the same server name and
 /// location, different between locations and server blocks. Characters: `[a-z0-9-]`.

@@ -8,7 +8,8 @@ use l402_fake::{FakeNetwork, FakeSecret};
 
 use super::env::{self, ClientType};
 use super::{
-    BackendKind, BackendSettings, MainConf, Settings, DEFAULT_BACKEND_TIMEOUT, DEFAULT_MAX_PENDING,
+    BackendKind, BackendSettings, MainConf, Settings, StoreSettings, DEFAULT_BACKEND_TIMEOUT,
+    DEFAULT_MAX_PENDING,
 };
 
 /// Resolves the main configuration. `Ok(None)` when L402 is not used in this `http {}` block.
@@ -29,7 +30,13 @@ pub fn resolve_main(mcf: &MainConf) -> Result<Option<Settings>, String> {
             network: mcf.fake_network.unwrap_or(FakeNetwork::Regtest),
         },
     };
+    let store = match mcf.zone {
+        Some(zone) => StoreSettings::Zone(zone),
+        None if !mcf.enabled_somewhere => StoreSettings::None,
+        None => return Err("l402 needs a usage zone (l402_usage_zone name:size)".into()),
+    };
     Ok(Some(Settings {
+        store,
         keys: Arc::new(keys),
         backend,
         backend_timeout: mcf.backend_timeout.unwrap_or(DEFAULT_BACKEND_TIMEOUT),

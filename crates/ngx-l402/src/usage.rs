@@ -1,0 +1,154 @@
+//! Usage policy, invoice rate limit and price of one request, against this host's usage zone
+//! (issue 3). Maps each outcome to its answer through `response.rs`.
+//!
+//! - `admit`: after a credential verified, claims one use of its token (never check-then-set:
+//!   the claim is one step under the zone lock).
+//! - `check_rate`: before an invoice is created, one GCRA step keyed on the client address
+//!   nginx computed (`$remote_addr`, so the realip module decides, never a raw header).
+//! - `price`: the location's price, fixed or from an nginx complex value.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use l402_core::verify::Verified;
+use l402_usage::price::parse_price;
+use l402_usage::{keys, table, ClaimOutcome, RateOutcome};
+use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO};
+
+use crate::access::log;
+use crate::conf::{LocConf, Price, Settings, StoreSettings, MAX_AMOUNT_MSAT};
+use crate::response;
+
+/// `X-L402-Reason` of a token whose uses are all claimed.
+pub const REASON_USED_UP: &str = "token has no uses left";
+
+/// Retry-After when the usage store cannot take a claim.
+const RETRY_STORE_FULL: Duration = Duration::from_secs(10);
+
+/// What the claim decided.
+pub enum Admission {
+    /// Serve the request.
+    Admitted,
+    /// Answer 402 with a fresh challenge and this reason.
+    UsedUp(&'static str),
+    /// Already answered (503): return this code.
+    Answered(ngx_int_t),
+}
+
+/// Claims one use of a verified token under the location's policy.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn admit(
+    r: *mut ngx_http_request_t,
+    lcf: &LocConf,
+    settings: &Settings,
+    verified: &Verified,
+    now: u64,
+) -> Admission {
+    let Some(limit) = lcf.uses().limit() else {
+        return Admission::Admitted;
+    };
+    let expiry = l402_usage::claim_expiry(verified.valid_until);
+    let key = keys::claim_key(&verified.token_id);
+    // SAFETY: forwarded contract.
+    unsafe {
+        let outcome = match &settings.store {
+            StoreSettings::Zone(zone) => zone.with_table(|t| table::claim(t, key, limit, expiry, now)),
+            StoreSettings::None => None,
+        };
+        match outcome {
+            Some(ClaimOutcome::Accepted { remaining }) => {
+                if let Some(left) = remaining {
+                    response::uses_remaining(r, left);
+                }
+                Admission::Admitted
+            }
+            Some(ClaimOutcome::UsedUp) => Admission::UsedUp(REASON_USED_UP),
+            Some(ClaimOutcome::StoreFull) => {
+                log(
+                    r,
+                    NGX_LOG_ERR,
+                    "l402: the usage zone is full: a paid token was refused with 503 \
+                     (claims are never evicted before their token expires); \
+                     make \"l402_usage_zone\" larger or tokens shorter-lived",
+                );
+                Admission::Answered(response::unavailable(r, RETRY_STORE_FULL, "usage store full"))
+            }
+            None => {
+                log(r, NGX_LOG_ERR, "l402: the usage zone is not initialised");
+                Admission::Answered(response::unavailable(r, RETRY_STORE_FULL, "usage store unavailable"))
+            }
+        }
+    }
+}
+
+/// One invoice-creation rate check; `Some(rc)` when the request was answered (429 or 503).
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn check_rate(
+    r: *mut ngx_http_request_t,
+    lcf: &LocConf,
+    settings: &Settings,
+    service: &str,
+) -> Option<ngx_int_t> {
+    let rate = lcf.rate_limit()?;
+    // SAFETY: forwarded contract; `addr_text` is `$remote_addr` (set by realip when it applies).
+    unsafe {
+        let addr = (*(*r).connection).addr_text.as_bytes();
+        let key = keys::rate_key(service, addr);
+        let now_ms = now_millis();
+        let outcome = match &settings.store {
+            StoreSettings::Zone(zone) => zone.with_table(|t| table::rate_check(t, key, rate, now_ms)),
+            StoreSettings::None => None,
+        };
+        match outcome {
+            Some(RateOutcome::Allowed) => None,
+            Some(RateOutcome::Limited { retry_after_secs }) => {
+                log(r, NGX_LOG_INFO, "l402: invoice rate limit reached for this client");
+                Some(response::too_many_requests(r, Duration::from_secs(retry_after_secs)))
+            }
+            Some(RateOutcome::StoreFull) | None => {
+                log(r, NGX_LOG_ERR, "l402: the usage zone is full: no room for a rate-limit entry");
+                Some(response::unavailable(r, RETRY_STORE_FULL, "usage store full"))
+            }
+        }
+    }
+}
+
+/// The location's price in millisatoshis; `Err(rc)` when the request was answered (503).
+///
+/// A complex value that evaluates to anything but a whole number in 1..=max is refused with
+/// 503 and an error log: the operator's expression is wrong, and a request is never free.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn price(r: *mut ngx_http_request_t, lcf: &LocConf) -> Result<u64, ngx_int_t> {
+    let cv = match lcf.price() {
+        Price::Fixed(amount) => return Ok(amount),
+        Price::Variable(cv) => cv,
+    };
+    // SAFETY: forwarded contract; `cv` was compiled at parse time.
+    unsafe {
+        let Some(raw) = crate::ffi::complex_value(r, cv.0) else {
+            log(r, NGX_LOG_ERR, "l402: cannot evaluate \"l402_amount_msat_default\"");
+            return Err(response::INTERNAL_ERROR);
+        };
+        parse_price(raw, MAX_AMOUNT_MSAT).map_err(|e| {
+            let shown: String = raw.iter().take(32).map(|&b| if b.is_ascii_graphic() { char::from(b) } else { '?' }).collect();
+            log(
+                r,
+                NGX_LOG_ERR,
+                &format!("l402: \"l402_amount_msat_default\" gave \"{shown}\": {e}; answering 503"),
+            );
+            response::unavailable(r, Duration::from_secs(60), "price unavailable")
+        })
+    }
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
