@@ -203,6 +203,10 @@ def parse_challenge(resp):
     raise AssertionError(f"no L402 challenge in {lines!r}")
 
 
+def auth(mac, pre, scheme="L402"):
+    return {"Authorization": f"{scheme} {mac}:{pre}"}
+
+
 def buy(n, path="/protected/"):
     """Get a challenge at `path`, pay it with the fake wallet; returns (macaroon, preimage_hex)."""
     r = requests.get(n.url + path, timeout=10)

@@ -7,15 +7,11 @@ import time
 
 import requests
 
-from conftest import buy, paid_config, parse_challenge
+from conftest import auth, buy, paid_config, parse_challenge
 
 # l402-wire.md §6: the regexes clients use.
 APERTURE_RE = re.compile(r'(LSAT|L402) macaroon="(.*?)", invoice="(.*?)"')
 L402_REQUESTS_RE = re.compile(r'(?:L402|LSAT)\s+macaroon="([^"]+)"\s*,\s*invoice="([^"]+)"')
-
-
-def auth(mac, pre, scheme="L402"):
-    return {"Authorization": f"{scheme} {mac}:{pre}"}
 
 
 def test_free_location_untouched(make_nginx):

@@ -7,6 +7,7 @@
 //!   nginx computed (`$remote_addr`, so the realip module decides, never a raw header).
 //! - `price`: the location's price, fixed or from an nginx complex value.
 
+use std::ffi::c_void;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use l402_core::verify::Verified;
@@ -52,12 +53,18 @@ pub unsafe fn admit(
     let key = keys::claim_key(&verified.token_id);
     // SAFETY: forwarded contract.
     unsafe {
+        if already_claimed(r, &key) {
+            // An internal redirect (index, try_files, error_page) re-runs the access phase
+            // of the same request: it already holds its use of this token.
+            return Admission::Admitted;
+        }
         let outcome = match &settings.store {
             StoreSettings::Zone(zone) => zone.with_table(|t| table::claim(t, key, limit, expiry, now)),
             StoreSettings::None => None,
         };
         match outcome {
             Some(ClaimOutcome::Accepted { remaining }) => {
+                remember_claim(r, key);
                 if let Some(left) = remaining {
                     response::uses_remaining(r, left);
                 }
@@ -143,6 +150,52 @@ pub unsafe fn price(r: *mut ngx_http_request_t, lcf: &LocConf) -> Result<u64, ng
             );
             response::unavailable(r, Duration::from_secs(60), "price unavailable")
         })
+    }
+}
+
+/// Marks a pool cleanup entry as "this request claimed a use of token <key>". Request
+/// contexts are wiped by internal redirects; the pool and its cleanups are not.
+unsafe extern "C" fn claim_marker(_data: *mut c_void) {}
+
+/// The one address used both to set and to recognise the marker (a function referenced in two
+/// places may get two addresses; a value read from one static cannot).
+static CLAIM_MARKER: unsafe extern "C" fn(*mut c_void) = claim_marker;
+
+/// True when this request already claimed a use of the token with this claim key.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+unsafe fn already_claimed(r: *mut ngx_http_request_t, key: &[u8; 16]) -> bool {
+    // SAFETY: the pool's cleanup list is a singly linked list owned by the request pool;
+    // entries with our marker handler carry 16 bytes we wrote.
+    unsafe {
+        let mut c = (*(*r).pool).cleanup;
+        while !c.is_null() {
+            if (*c).handler.map(|h| h as usize) == Some(CLAIM_MARKER as usize)
+                && !(*c).data.is_null()
+                && *(*c).data.cast::<[u8; 16]>() == *key
+            {
+                return true;
+            }
+            c = (*c).next;
+        }
+        false
+    }
+}
+
+/// Records the claim in the request pool for [`already_claimed`].
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+unsafe fn remember_claim(r: *mut ngx_http_request_t, key: [u8; 16]) {
+    // SAFETY: ngx_pool_cleanup_add allocates `data` of the given size in the request pool.
+    unsafe {
+        let c = ngx::ffi::ngx_pool_cleanup_add((*r).pool, size_of::<[u8; 16]>());
+        if c.is_null() {
+            return; // worst case a redirected request is refused once more, never served twice
+        }
+        (*c).data.cast::<[u8; 16]>().write(key);
+        (*c).handler = Some(CLAIM_MARKER);
     }
 }
 
