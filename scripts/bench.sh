@@ -3,6 +3,8 @@
 #   /plain/      no L402                       (the baseline: plain nginx), requested twice:
 #                without and with the same Authorization header the paid path gets
 #   /paid/       l402 on, valid reusable token (signature + caveat check per request)
+#   /claim/      l402 on, l402_token_uses 1000000000: the same token, and every request also
+#                claims one use in the shared memory zone (the single-use path's work)
 #   /challenge/  l402 on, no token             (invoice + macaroon per request: fake backend)
 # Prints requests/s, p99 latency and the ratio to plain nginx of the same run.
 # Env: DURATION (default 10s), CONNS (default 32), THREADS (default 1).
@@ -12,9 +14,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh" >/dev/null
 duration=${DURATION:-10s}; conns=${CONNS:-32}; threads=${THREADS:-1}
 dir=$(mktemp -d /tmp/l402-bench.XXXXXX); chmod 755 "$dir"
-mkdir -p "$dir/logs" "$dir/conf" "$dir/html/plain" "$dir/html/paid" "$dir/html/challenge"
+mkdir -p "$dir/logs" "$dir/conf"
+for p in plain paid claim challenge; do mkdir -p "$dir/html/$p"; done
 head -c 512 /dev/zero | tr '\0' 'x' >"$dir/html/plain/index.html"
-cp "$dir/html/plain/index.html" "$dir/html/paid/"; cp "$dir/html/plain/index.html" "$dir/html/challenge/"
+for p in paid claim challenge; do cp "$dir/html/plain/index.html" "$dir/html/$p/"; done
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/conf/root.key"
 port=$((20000 + RANDOM % 20000))
 cat >"$dir/conf/nginx.conf" <<CONF
@@ -32,7 +35,8 @@ http {
         listen 127.0.0.1:$port;
         root html;
         location /plain/ { }
-        location /paid/ { l402 on; l402_service bench; }
+        location /paid/ { l402 on; l402_service bench; l402_token_uses unlimited; }
+        location /claim/ { l402 on; l402_service bench; l402_token_uses 1000000000; }
         location /challenge/ { l402 on; l402_service bench; }
         location = /pay { l402_fake_pay; }
     }
@@ -67,6 +71,7 @@ for i in $(seq "$rounds"); do
   run plain /plain/ >>"$dir/results"
   run plain+hdr /plain/ "$auth" >>"$dir/results"
   run paid /paid/ "$auth" >>"$dir/results"
+  run claim /claim/ "$auth" >>"$dir/results"
   run challenge /challenge/ >>"$dir/results"
 done
 median() { grep "^$1 " "$dir/results" | sort -k2 -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
@@ -75,7 +80,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "wrk -t$threads -c$conns -d$duration, median of $rounds interleaved rounds, nginx 2 workers, 512-byte file, loopback"
 printf '%-10s %12s %10s %12s %10s\n' path req/s p99 non-2xx ratio
 base=$(median plain | awk '{print $2}')
-for name in plain plain+hdr paid challenge; do
+for name in plain plain+hdr paid claim challenge; do
   set -- $(median "$name")
   printf '%-10s %12s %10s %12s %10.3f\n' "$1" "$2" "$3" "$4" "$(echo "$2 / $base" | bc -l)"
 done
