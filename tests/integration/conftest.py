@@ -88,7 +88,7 @@ http {{
         with open(self.conf_path, "w") as f:
             f.write(self.conf)
         self.env = dict(os.environ)
-        for k in ("ROOT_KEY", "LN_CLIENT_TYPE"):
+        for k in ("ROOT_KEY", "LN_CLIENT_TYPE", "REDIS_URL"):
             self.env.pop(k, None)
         self.env.update(env or {})
         self.proc = None

@@ -9,21 +9,18 @@ use std::cell::RefCell;
 
 use l402_core::credential::{is_l402_scheme, parse_authorization, parse_hex_macaroon};
 use l402_core::verify::{CredentialSource, Verified, VerifiedCache};
-use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO};
+use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, HttpModuleServerConf, NgxHttpCoreModule};
 
 use crate::bridge;
-use crate::conf::{derive_service_name, LocConf, Settings};
+use crate::conf::{derive_service_name, LocConf, Settings, StoreSettings};
 use crate::usage::{self, Admission};
 use crate::ctx::{self, RequestCtx, State};
 use crate::ffi::{NGX_DECLINED, NGX_DONE, NGX_OK};
-use crate::job::{ChallengeJob, JobOutput};
+use crate::job::{ChallengeError, ChallengeJob, JobOutput};
 use crate::response;
 use crate::worker;
 use crate::Module;
-
-/// Extra time the nginx-side backstop timer gives the runtime-side timeout.
-const BACKSTOP_MARGIN: Duration = Duration::from_secs(1);
 
 /// Headers that carry a hex macaroon instead of `Authorization` (l402-wire.md §2).
 const HEX_MACAROON_HEADERS: [&str; 4] =
@@ -59,78 +56,113 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             log(r, NGX_LOG_ERR, "l402 is enabled but not configured");
             return response::INTERNAL_ERROR;
         };
-        let module = Module::module();
-        if let Some(ctx) = ctx::get(r, module) {
-            return resume(r, ctx);
+        if let Some(ctx) = ctx::get(r, Module::module()) {
+            return resume(r, ctx, lcf, settings);
         }
 
-        let service = service_name(r, lcf);
-        let now = u64::try_from(ngx::ffi::ngx_time()).unwrap_or(0);
+        let now = now_secs();
         let reason = match presented_credential(r) {
             None => None,
-            Some((source, raw)) => match check_credential(settings, source, raw, service, now) {
-                Ok(verified) => match usage::admit(r, lcf, settings, &verified, now) {
-                    Admission::Admitted => return NGX_OK,
-                    Admission::Answered(rc) => return rc,
-                    Admission::UsedUp(reason) => Some(reason),
-                },
-                Err(reason) => reason,
-            },
+            Some((source, raw)) => {
+                let service = service_name(r, lcf);
+                match check_credential(settings, source, raw, service, now) {
+                    Ok(verified) => match usage::admit(r, lcf, settings, &verified, now) {
+                        Admission::Admitted => return NGX_OK,
+                        Admission::Answered(rc) => return rc,
+                        Admission::UsedUp(reason) => Some(reason),
+                        Admission::Claim(job, key) => {
+                            let fresh = RequestCtx { state: State::Waiting, reason: None, claim_key: Some(key), job: None };
+                            return suspend(r, None, fresh, settings, job.run());
+                        }
+                    },
+                    Err(reason) => reason,
+                }
+            }
         };
-        if let Some(reason) = reason {
-            log(r, NGX_LOG_INFO, &format!("l402: credential refused: {reason}"));
-        }
-        challenge(r, lcf, settings, service, now, reason)
+        challenge(r, None, lcf, settings, now, reason)
     }
 }
 
-/// Starts a challenge: suspends the request while the backend makes the invoice.
-pub(crate) unsafe fn challenge(
+/// Starts a challenge: suspends the request while the invoice is made. `ctx` is the request's
+/// context when a claim job came first (the claim found the token used up).
+unsafe fn challenge(
     r: *mut ngx_http_request_t,
+    ctx: Option<&mut RequestCtx>,
     lcf: &LocConf,
     settings: &Settings,
-    service: &str,
     now: u64,
     reason: Option<&'static str>,
 ) -> ngx_int_t {
-    let Some(backend) = worker::backend() else {
-        // SAFETY: live request, main thread.
-        return unsafe { unavailable(r, "the payment backend is not running in this worker") };
-    };
-    let mut token_id = [0u8; 32];
-    if getrandom::fill(&mut token_id).is_err() {
-        // SAFETY: live request, main thread.
-        return unsafe { unavailable(r, "the system random number generator failed") };
+    // SAFETY: live request, main thread (the caller's contract).
+    unsafe {
+        if let Some(reason) = reason {
+            log(r, NGX_LOG_INFO, &format!("l402: credential refused: {reason}"));
+        }
+        let Some(backend) = worker::backend() else {
+            return unavailable(r, "the payment backend is not running in this worker");
+        };
+        let service = service_name(r, lcf);
+        if let Some(rc) = usage::check_rate(r, lcf, settings, service) {
+            return rc;
+        }
+        let amount_msat = match usage::price(r, lcf) {
+            Ok(amount) => amount,
+            Err(rc) => return rc,
+        };
+        let redis = match &settings.store {
+            StoreSettings::Redis(_) => match usage::redis_part(r, lcf, service) {
+                Some(part) => Some(part),
+                None => return unavailable(r, "the Redis store is not running in this worker"),
+            },
+            _ => None,
+        };
+        let mut token_id = [0u8; 32];
+        if getrandom::fill(&mut token_id).is_err() {
+            return unavailable(r, "the system random number generator failed");
+        }
+        let timeout = lcf.macaroon_timeout();
+        let job = ChallengeJob {
+            backend,
+            keys: settings.keys.clone(),
+            service: service.to_owned(),
+            amount_msat,
+            invoice_expiry_secs: lcf.invoice_expiry(),
+            valid_until: (timeout > 0).then(|| now.saturating_add(timeout)),
+            token_id,
+            legacy_lsat: settings.legacy_lsat,
+            timeout: settings.backend_timeout,
+            redis,
+        };
+        let fresh = RequestCtx { state: State::Waiting, reason, claim_key: None, job: None };
+        suspend(r, ctx, fresh, settings, job.run())
     }
-    // SAFETY: live request, main thread.
-    if let Some(rc) = unsafe { usage::check_rate(r, lcf, settings, service) } {
-        return rc;
-    }
-    // SAFETY: live request, main thread.
-    let amount_msat = match unsafe { usage::price(r, lcf) } {
-        Ok(amount) => amount,
-        Err(rc) => return rc,
-    };
-    let timeout = lcf.macaroon_timeout();
-    let job = ChallengeJob {
-        backend,
-        keys: settings.keys.clone(),
-        service: service.to_owned(),
-        amount_msat,
-        invoice_expiry_secs: lcf.invoice_expiry(),
-        valid_until: (timeout > 0).then(|| now.saturating_add(timeout)),
-        token_id,
-        legacy_lsat: settings.legacy_lsat,
-        timeout: settings.backend_timeout,
-    };
+}
+
+/// Suspends the request while `job` runs on the worker's runtime; the handler runs again when
+/// it is done ([`resume`]).
+unsafe fn suspend<F>(
+    r: *mut ngx_http_request_t,
+    ctx: Option<&mut RequestCtx>,
+    fresh: RequestCtx,
+    settings: &Settings,
+    job: F,
+) -> ngx_int_t
+where
+    F: std::future::Future<Output = JobOutput> + Send + 'static,
+{
     // SAFETY: live request, main thread.
     unsafe {
-        let fresh = RequestCtx { state: State::Waiting, reason, job: None };
-        let Some(ctx) = ctx::attach(r, Module::module(), fresh) else {
-            return response::INTERNAL_ERROR;
+        let ctx = match ctx {
+            Some(ctx) => {
+                *ctx = fresh;
+                ctx
+            }
+            None => match ctx::attach(r, Module::module(), fresh) {
+                Some(ctx) => ctx,
+                None => return response::INTERNAL_ERROR,
+            },
         };
-        let backstop = settings.backend_timeout + BACKSTOP_MARGIN;
-        match bridge::submit(r, backstop, deliver, job.run()) {
+        match bridge::submit(r, settings.backstop(), deliver, job) {
             Ok(guard) => {
                 ctx.job = Some(guard);
                 NGX_DONE
@@ -152,7 +184,12 @@ unsafe fn deliver(r: *mut ngx_http_request_t, out: JobOutput) {
 }
 
 /// A later run of the handler for a request that was suspended.
-unsafe fn resume(r: *mut ngx_http_request_t, ctx: &mut RequestCtx) -> ngx_int_t {
+unsafe fn resume(
+    r: *mut ngx_http_request_t,
+    ctx: &mut RequestCtx,
+    lcf: &LocConf,
+    settings: &Settings,
+) -> ngx_int_t {
     // SAFETY: live request, main thread.
     unsafe {
         match std::mem::replace(&mut ctx.state, State::Finished) {
@@ -165,17 +202,38 @@ unsafe fn resume(r: *mut ngx_http_request_t, ctx: &mut RequestCtx) -> ngx_int_t 
                 }
                 (*wev).set_timedout(0);
                 release(r, ctx);
-                log(r, NGX_LOG_ERR, "l402: the payment backend did not answer in time");
+                log(r, NGX_LOG_ERR, "l402: the payment backend or the store did not answer in time");
                 response::unavailable(r, Duration::from_secs(1), "payment backend timed out")
             }
-            State::Ready(JobOutput::Challenge(Ok(challenge))) => {
+            State::Ready(JobOutput::Challenge { outcome, warnings }) => {
                 release(r, ctx);
-                response::payment_required(r, &challenge, ctx.reason)
+                for w in &warnings {
+                    log(r, NGX_LOG_WARN, w);
+                }
+                match outcome {
+                    Ok(challenge) => response::payment_required(r, &challenge, ctx.reason),
+                    Err(ChallengeError::RateLimited(retry)) => {
+                        log(r, NGX_LOG_INFO, "l402: invoice rate limit reached for this client");
+                        response::too_many_requests(r, retry)
+                    }
+                    Err(ChallengeError::Backend(e)) => {
+                        log(r, NGX_LOG_ERR, &format!("l402: cannot create an invoice: {e}"));
+                        response::unavailable(r, e.retry_after(), "payment backend unavailable")
+                    }
+                    Err(ChallengeError::Store(e)) => {
+                        log(r, NGX_LOG_ERR, &format!("l402: {}; answering 503", ChallengeError::Store(e.clone())));
+                        response::unavailable(r, e.retry_after(), "usage store unavailable")
+                    }
+                }
             }
-            State::Ready(JobOutput::Challenge(Err(e))) => {
+            State::Ready(JobOutput::Claim(result)) => {
                 release(r, ctx);
-                log(r, NGX_LOG_ERR, &format!("l402: cannot create an invoice: {e}"));
-                response::unavailable(r, e.retry_after(), "payment backend unavailable")
+                match usage::claimed(r, ctx.claim_key, result) {
+                    Admission::Admitted => NGX_OK,
+                    Admission::Answered(rc) => rc,
+                    Admission::UsedUp(reason) => challenge(r, Some(ctx), lcf, settings, now_secs(), Some(reason)),
+                    Admission::Claim(..) => response::INTERNAL_ERROR,
+                }
             }
             State::Finished => {
                 log(r, NGX_LOG_ERR, "l402: access handler re-entered after answering");
@@ -183,6 +241,10 @@ unsafe fn resume(r: *mut ngx_http_request_t, ctx: &mut RequestCtx) -> ngx_int_t 
             }
         }
     }
+}
+
+fn now_secs() -> u64 {
+    u64::try_from(ngx::ffi::ngx_time()).unwrap_or(0)
 }
 
 /// Drops the job and the reference `bridge::submit` took on the request.

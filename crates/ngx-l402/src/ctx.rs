@@ -18,6 +18,8 @@ pub struct RequestCtx {
     pub state: State,
     /// Why the client's credential was refused, if it sent one (becomes `X-L402-Reason`).
     pub reason: Option<&'static str>,
+    /// The claim key of the token whose use a Redis claim job is claiming.
+    pub claim_key: Option<[u8; 16]>,
     /// Dropped with the request pool: a result arriving later is discarded.
     pub job: Option<JobGuard>,
 }

@@ -69,7 +69,19 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     let Some(mcf) = (unsafe { Module::main_conf_mut(&*cf) }) else {
         return ffi::NGX_ERROR;
     };
-    if mcf.enabled_somewhere && mcf.zone.is_none() {
+    if let Err(msg) = conf::resolve_redis(mcf) {
+        ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
+        return ffi::NGX_ERROR;
+    }
+    if mcf.redis.is_some() && mcf.zone.is_some() {
+        ffi::conf_log(
+            cf,
+            NGX_LOG_WARN,
+            "l402: Redis is configured, so token claims and rate limits live in Redis; \
+             \"l402_usage_zone\" is not used",
+        );
+    }
+    if mcf.enabled_somewhere && mcf.zone.is_none() && mcf.redis.is_none() {
         // Single use is the default: every paid location needs a claim store.
         let tag = (&raw const ngx_http_l402_module).cast();
         match zone::declare(cf, conf::DEFAULT_ZONE_NAME, conf::DEFAULT_ZONE_SIZE, tag) {

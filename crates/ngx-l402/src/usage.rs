@@ -15,7 +15,10 @@ use l402_usage::price::parse_price;
 use l402_usage::{keys, table, ClaimOutcome, RateOutcome};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO};
 
+use l402_redis::StoreError;
+
 use crate::access::log;
+use crate::job::{ClaimJob, RedisPart};
 use crate::conf::{LocConf, Price, Settings, StoreSettings, MAX_AMOUNT_MSAT};
 use crate::response;
 
@@ -33,6 +36,8 @@ pub enum Admission {
     UsedUp(&'static str),
     /// Already answered (503): return this code.
     Answered(ngx_int_t),
+    /// Claims live in Redis: run this job, then [`claimed`] decides. Carries the claim key.
+    Claim(ClaimJob, [u8; 16]),
 }
 
 /// Claims one use of a verified token under the location's policy.
@@ -49,7 +54,7 @@ pub unsafe fn admit(
     let Some(limit) = lcf.uses().limit() else {
         return Admission::Admitted;
     };
-    let expiry = l402_usage::claim_expiry(verified.valid_until);
+    let expires_at = l402_usage::claim_expiry(verified.valid_until);
     let key = keys::claim_key(&verified.token_id);
     // SAFETY: forwarded contract.
     unsafe {
@@ -58,10 +63,51 @@ pub unsafe fn admit(
             // of the same request: it already holds its use of this token.
             return Admission::Admitted;
         }
-        let outcome = match &settings.store {
-            StoreSettings::Zone(zone) => zone.with_table(|t| table::claim(t, key, limit, expiry, now)),
-            StoreSettings::None => None,
+        match &settings.store {
+            StoreSettings::Zone(zone) => {
+                let outcome = zone.with_table(|t| table::claim(t, key, limit, expires_at, now));
+                settle(r, key, outcome)
+            }
+            StoreSettings::Redis(_) => match crate::worker::redis() {
+                Some((store, _)) => {
+                    let job = ClaimJob { store, token_id: verified.token_id, limit, expires_at };
+                    Admission::Claim(job, key)
+                }
+                None => settle(r, key, None),
+            },
+            StoreSettings::None => settle(r, key, None),
+        }
+    }
+}
+
+/// The answer to a Redis claim job.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn claimed(
+    r: *mut ngx_http_request_t,
+    key: Option<[u8; 16]>,
+    result: Result<ClaimOutcome, StoreError>,
+) -> Admission {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let Some(key) = key else {
+            return settle(r, [0; 16], None);
         };
+        match result {
+            Ok(outcome) => settle(r, key, Some(outcome)),
+            Err(e) => {
+                log(r, NGX_LOG_ERR, &format!("l402: cannot claim a token use in Redis: {e}; answering 503"));
+                Admission::Answered(response::unavailable(r, e.retry_after(), "usage store unavailable"))
+            }
+        }
+    }
+}
+
+/// Maps a claim outcome (`None`: the store is not usable) to the request's fate.
+unsafe fn settle(r: *mut ngx_http_request_t, key: [u8; 16], outcome: Option<ClaimOutcome>) -> Admission {
+    // SAFETY: live request, main thread (the callers' contract).
+    unsafe {
         match outcome {
             Some(ClaimOutcome::Accepted { remaining }) => {
                 remember_claim(r, key);
@@ -82,10 +128,29 @@ pub unsafe fn admit(
                 Admission::Answered(response::unavailable(r, RETRY_STORE_FULL, "usage store full"))
             }
             None => {
-                log(r, NGX_LOG_ERR, "l402: the usage zone is not initialised");
+                log(r, NGX_LOG_ERR, "l402: the usage store is not available in this worker");
                 Admission::Answered(response::unavailable(r, RETRY_STORE_FULL, "usage store unavailable"))
             }
         }
+    }
+}
+
+/// The Redis side of a challenge: the location's rate limit keyed on this client, and the
+/// path whose Redis price applies. `None` when this worker has no Redis store.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn redis_part(r: *mut ngx_http_request_t, lcf: &LocConf, service: &str) -> Option<RedisPart> {
+    let (store, prices) = crate::worker::redis()?;
+    // SAFETY: forwarded contract; `addr_text` is `$remote_addr`, `uri` the normalised path.
+    unsafe {
+        let rate = lcf
+            .rate_limit()
+            .map(|rate| (rate, keys::rate_key(service, (*(*r).connection).addr_text.as_bytes())));
+        let price_path = lcf
+            .redis_price()
+            .then(|| String::from_utf8_lossy((*r).uri.as_bytes()).into_owned());
+        Some(RedisPart { store, rate, price_path, prices })
     }
 }
 
@@ -107,6 +172,7 @@ pub unsafe fn check_rate(
         let now_ms = now_millis();
         let outcome = match &settings.store {
             StoreSettings::Zone(zone) => zone.with_table(|t| table::rate_check(t, key, rate, now_ms)),
+            StoreSettings::Redis(_) => return None, // checked in Redis by the challenge job
             StoreSettings::None => None,
         };
         match outcome {

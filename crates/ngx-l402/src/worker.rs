@@ -9,11 +9,21 @@ use l402_fake::{FakeBackend, FakeConfig};
 use ngx::ffi::{ngx_cycle_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleConfExt};
 
-use crate::conf::{BackendSettings, MainConf};
+use l402_redis::RedisStore;
+
+use crate::conf::{BackendSettings, MainConf, StoreSettings};
+use crate::job::WorkerPrices;
 use crate::{bridge, Module};
 
 thread_local! {
     static BACKEND: RefCell<Option<Arc<dyn Backend>>> = const { RefCell::new(None) };
+    static REDIS: RefCell<Option<(RedisStore, WorkerPrices)>> = const { RefCell::new(None) };
+}
+
+/// This worker's Redis store and price cache, when Redis is configured. The store connects
+/// lazily, on the worker's runtime.
+pub fn redis() -> Option<(RedisStore, WorkerPrices)> {
+    REDIS.with(|r| r.try_borrow().ok().and_then(|r| r.clone()))
 }
 
 /// The payment backend of this worker, if the bridge is up.
@@ -69,6 +79,11 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
         }
     };
     BACKEND.with(|b| *b.borrow_mut() = Some(backend));
+    if let StoreSettings::Redis(cfg) = &settings.store {
+        // No I/O here: the store connects on first use, inside the runtime.
+        let store = RedisStore::new(cfg.clone());
+        REDIS.with(|r| *r.borrow_mut() = Some((store, WorkerPrices::new())));
+    }
     // SAFETY: main thread of a worker, inside init_process.
     if let Err(e) = unsafe { bridge::start(cycle, settings.max_pending) } {
         ngx::ngx_log_error!(NGX_LOG_ERR, log, "l402: {}; paid locations will answer 503", e);
@@ -81,11 +96,18 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
 /// Called by nginx when a worker exits.
 pub unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
     crate::guard::guard_void(|| {
+        // The Redis connection goes first, while the runtime that owns its socket still runs.
+        REDIS.with(|r| {
+            if let Ok(mut r) = r.try_borrow_mut() {
+                r.take();
+            }
+        });
         bridge::stop();
         BACKEND.with(|b| {
             if let Ok(mut b) = b.try_borrow_mut() {
                 b.take();
             }
         });
+
     });
 }

@@ -9,7 +9,7 @@ use l402_core::keys::RootKey;
 use l402_fake::FakeNetwork;
 use ngx::ffi::{
     ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_NOARGS,
-    NGX_CONF_TAKE1, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
+    NGX_CONF_1MORE, NGX_CONF_TAKE1, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
     NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_SRV_CONF,
 };
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
@@ -37,7 +37,7 @@ macro_rules! command {
 }
 
 /// Every directive of the module. The README lists them with syntax, default and context.
-pub static mut COMMANDS: [ngx_command_t; 20] = [
+pub static mut COMMANDS: [ngx_command_t; 21] = [
     command!("l402", HTTP_ANY | NGX_CONF_FLAG, set_enable, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_amount_msat_default", HTTP_ANY | NGX_CONF_TAKE1, set_amount, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_macaroon_timeout", HTTP_ANY | NGX_CONF_TAKE1, set_macaroon_timeout, NGX_HTTP_LOC_CONF_OFFSET),
@@ -56,6 +56,7 @@ pub static mut COMMANDS: [ngx_command_t; 20] = [
     command!("l402_invoice_rate_limit", HTTP_ANY | NGX_CONF_TAKE1, set_rate_limit, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_redis_price", HTTP_ANY | NGX_CONF_FLAG, set_redis_price, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_usage_zone", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_usage_zone, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_redis", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
     ngx_command_t::empty(),
 ];
@@ -110,6 +111,7 @@ handler!(set_indefinite_access, LocConf, indefinite_access);
 handler!(set_rate_limit, LocConf, rate_limit);
 handler!(set_redis_price, LocConf, redis_price);
 handler!(set_usage_zone, MainConf, usage_zone);
+handler!(set_redis, MainConf, redis);
 
 fn arg(args: &[ngx_str_t]) -> Result<&str, String> {
     let a = args.first().ok_or("needs a value")?;
@@ -342,4 +344,20 @@ fn inline_key(_: *mut ngx_conf_t, _: &mut MainConf, _: &[ngx_str_t]) -> Result<(
     Err("is not supported: put the key in a file readable only by the nginx master \
          and use \"l402_root_key_file\", or set the ROOT_KEY environment variable"
         .into())
+}
+
+/// `l402_redis [cluster | sentinel=NAME] URL... [timeout=…] [connect_timeout=…] [ca=…]`.
+/// Relative `ca=` paths are resolved against the nginx prefix, like other file arguments.
+fn redis(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let mut owned = Vec::with_capacity(args.len());
+    for a in args {
+        let v = std::str::from_utf8(a.as_bytes()).map_err(|_| "has an argument that is not valid UTF-8")?;
+        match v.strip_prefix("ca=") {
+            Some(path) if !path.is_empty() => owned.push(format!("ca={}", crate::ffi::conf_full_name(cf, path)?)),
+            _ => owned.push(v.to_owned()),
+        }
+    }
+    let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let cfg = l402_redis::RedisConfig::parse(&refs).map_err(|e| e.to_string())?;
+    once(&mut mcf.redis, cfg)
 }

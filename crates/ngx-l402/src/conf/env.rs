@@ -11,6 +11,11 @@ pub fn root_key() -> Option<Vec<u8>> {
     non_empty("ROOT_KEY").map(String::into_bytes)
 }
 
+/// `REDIS_URL`: the seed's Redis (dynamic prices; here also claims and rate limits).
+pub fn redis_url() -> Option<String> {
+    non_empty("REDIS_URL").map(|v| v.trim().to_owned())
+}
+
 /// What `LN_CLIENT_TYPE` asks for.
 pub enum ClientType {
     Supported(BackendKind),

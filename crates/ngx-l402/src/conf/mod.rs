@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use l402_core::keys::{KeyRing, RootKey};
 use l402_fake::{FakeNetwork, FakeSecret};
+use l402_redis::RedisConfig;
 use l402_usage::{Rate, UsePolicy};
 use ngx::ffi::ngx_http_complex_value_t;
 
 use crate::zone::UsageZone;
 
-pub use resolve::resolve_main;
+pub use resolve::{resolve_main, resolve_redis};
 
 /// Price used when a location sets no `l402_amount_msat_default`.
 pub const DEFAULT_AMOUNT_MSAT: u64 = 1_000;
@@ -65,6 +66,8 @@ pub struct MainConf {
     pub max_pending: Option<usize>,
     /// `l402_usage_zone`, or the default zone added in postconfiguration.
     pub zone: Option<UsageZone>,
+    /// `l402_redis`, or the seed's `REDIS_URL` (see [`resolve_redis`]).
+    pub redis: Option<RedisConfig>,
     /// Set by `l402 on` anywhere in this `http {}` block.
     pub enabled_somewhere: bool,
     /// Set by `l402_fake_pay` anywhere in this `http {}` block.
@@ -84,10 +87,24 @@ pub struct Settings {
     pub store: StoreSettings,
 }
 
+impl Settings {
+    /// The nginx-side limit for a suspended request: every runtime-side timeout a job can
+    /// spend (backend call, Redis connect and commands) plus a margin.
+    pub fn backstop(&self) -> Duration {
+        let redis = match &self.store {
+            StoreSettings::Redis(c) => (c.command_timeout + c.connect_timeout) * 2,
+            _ => Duration::ZERO,
+        };
+        self.backend_timeout + redis + Duration::from_secs(1)
+    }
+}
+
 /// Where token-use claims and invoice rate entries live.
 pub enum StoreSettings {
     /// This host's shared memory zone.
     Zone(UsageZone),
+    /// Redis, shared by every instance that points at it (several hosts).
+    Redis(RedisConfig),
     /// No paid location (only `l402_fake_pay` is used): nothing to store.
     None,
 }

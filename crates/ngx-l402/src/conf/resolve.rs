@@ -30,10 +30,11 @@ pub fn resolve_main(mcf: &MainConf) -> Result<Option<Settings>, String> {
             network: mcf.fake_network.unwrap_or(FakeNetwork::Regtest),
         },
     };
-    let store = match mcf.zone {
-        Some(zone) => StoreSettings::Zone(zone),
-        None if !mcf.enabled_somewhere => StoreSettings::None,
-        None => return Err("l402 needs a usage zone (l402_usage_zone name:size)".into()),
+    let store = match (&mcf.redis, mcf.zone) {
+        (Some(redis), _) => StoreSettings::Redis(redis.clone()),
+        (None, Some(zone)) => StoreSettings::Zone(zone),
+        (None, None) if !mcf.enabled_somewhere => StoreSettings::None,
+        (None, None) => return Err("l402 needs a usage zone (l402_usage_zone name:size)".into()),
     };
     Ok(Some(Settings {
         store,
@@ -43,6 +44,20 @@ pub fn resolve_main(mcf: &MainConf) -> Result<Option<Settings>, String> {
         legacy_lsat: mcf.legacy_lsat.unwrap_or(true),
         max_pending: mcf.max_pending.unwrap_or(DEFAULT_MAX_PENDING),
     }))
+}
+
+/// `l402_redis` wins; otherwise the seed's `REDIS_URL` (one standalone URL). Runs before the
+/// default usage zone is added, so a Redis deployment gets no zone it would not use.
+pub fn resolve_redis(mcf: &mut MainConf) -> Result<(), String> {
+    if mcf.redis.is_some() {
+        return Ok(());
+    }
+    if let Some(url) = env::redis_url() {
+        let cfg = l402_redis::RedisConfig::from_url(&url)
+            .map_err(|e| format!("environment variable REDIS_URL is invalid: {e}"))?;
+        mcf.redis = Some(cfg);
+    }
+    Ok(())
 }
 
 /// Key files first (in order), then `ROOT_KEY`; the first key mints, all verify.

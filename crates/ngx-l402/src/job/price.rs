@@ -50,7 +50,7 @@ impl WorkerPrices {
         warnings: &mut Vec<String>,
     ) -> u64 {
         let now = now_ms();
-        if let Some(hit) = self.with(|i| i.cache.get(path, now)) {
+        if let Some(hit) = self.with(|i| i.cache.get(path, now)).flatten() {
             return resolve(hit, configured);
         }
         let answer = match store.price(path).await {
