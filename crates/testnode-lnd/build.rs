@@ -6,6 +6,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_build::configure()
         .build_server(true)
         .build_client(false)
-        .compile_protos(&["../l402-lnd/proto/lightning.proto"], &["../l402-lnd/proto"])?;
+        .compile_protos(
+            &["../l402-lnd/proto/lightning.proto"],
+            &["../l402-lnd/proto"],
+        )?;
     Ok(())
 }

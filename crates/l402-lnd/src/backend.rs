@@ -62,12 +62,13 @@ impl LndBackend {
         F: FnOnce(LightningClient<Channel>) -> Fut,
         Fut: std::future::Future<Output = Result<T, BackendError>>,
     {
-        let (generation, channel) = self.channel.get().map_err(|cause| {
-            BackendError::Unavailable {
-                backend: NAME,
-                cause,
-            }
-        })?;
+        let (generation, channel) =
+            self.channel
+                .get()
+                .map_err(|cause| BackendError::Unavailable {
+                    backend: NAME,
+                    cause,
+                })?;
         let client = LightningClient::new(channel);
         let result = with_timeout(NAME, self.config.timeout, rpc(client)).await;
         if let Err(BackendError::Unavailable { .. } | BackendError::Timeout { .. }) = &result {
@@ -124,12 +125,15 @@ impl LndBackend {
                     .map_err(|s| self.classify(&s))
             })
             .await?;
-        let r_hash: [u8; 32] = reply.r_hash.as_slice().try_into().map_err(|_| {
-            BackendError::InvalidReply {
-                backend: NAME,
-                cause: format!("r_hash is {} bytes, not 32", reply.r_hash.len()),
-            }
-        })?;
+        let r_hash: [u8; 32] =
+            reply
+                .r_hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| BackendError::InvalidReply {
+                    backend: NAME,
+                    cause: format!("r_hash is {} bytes, not 32", reply.r_hash.len()),
+                })?;
         check_invoice(NAME, &reply.payment_request, &req, Some(r_hash), now_unix())
     }
 
@@ -177,7 +181,9 @@ fn settlement(
         cause,
     };
     if !invoice.r_hash.is_empty() && invoice.r_hash.as_slice() != payment_hash.as_slice() {
-        return Err(invalid("invoice has another payment hash than asked for".to_owned()));
+        return Err(invalid(
+            "invoice has another payment hash than asked for".to_owned(),
+        ));
     }
     let state = InvoiceState::try_from(invoice.state)
         .map_err(|_| invalid(format!("unknown invoice state {}", invoice.state)))?;
@@ -267,9 +273,18 @@ mod tests {
         let hash = sha256::Hash::hash(&pre).to_byte_array();
         let s = |inv: proto::Invoice| settlement(&inv, &hash, NOW);
         // LND returns the preimage of open invoices too: still Open.
-        assert_eq!(s(invoice(InvoiceState::Open, &pre, &hash)), Ok(Settlement::Open));
-        assert_eq!(s(invoice(InvoiceState::Accepted, &pre, &hash)), Ok(Settlement::Open));
-        assert_eq!(s(invoice(InvoiceState::Canceled, &pre, &hash)), Ok(Settlement::Canceled));
+        assert_eq!(
+            s(invoice(InvoiceState::Open, &pre, &hash)),
+            Ok(Settlement::Open)
+        );
+        assert_eq!(
+            s(invoice(InvoiceState::Accepted, &pre, &hash)),
+            Ok(Settlement::Open)
+        );
+        assert_eq!(
+            s(invoice(InvoiceState::Canceled, &pre, &hash)),
+            Ok(Settlement::Canceled)
+        );
         assert_eq!(
             s(invoice(InvoiceState::Settled, &pre, &hash)),
             Ok(Settlement::Settled {
@@ -290,9 +305,18 @@ mod tests {
         let pre = [5u8; 32];
         let hash = sha256::Hash::hash(&pre).to_byte_array();
         let kind = |inv: proto::Invoice| settlement(&inv, &hash, NOW).unwrap_err().kind();
-        assert_eq!(kind(invoice(InvoiceState::Settled, &[6; 32], &hash)), "invalid_reply");
-        assert_eq!(kind(invoice(InvoiceState::Settled, &[5; 31], &hash)), "invalid_reply");
-        assert_eq!(kind(invoice(InvoiceState::Open, &pre, &[1; 32])), "invalid_reply");
+        assert_eq!(
+            kind(invoice(InvoiceState::Settled, &[6; 32], &hash)),
+            "invalid_reply"
+        );
+        assert_eq!(
+            kind(invoice(InvoiceState::Settled, &[5; 31], &hash)),
+            "invalid_reply"
+        );
+        assert_eq!(
+            kind(invoice(InvoiceState::Open, &pre, &[1; 32])),
+            "invalid_reply"
+        );
         let mut odd = invoice(InvoiceState::Open, &pre, &hash);
         odd.state = 9;
         assert_eq!(kind(odd), "invalid_reply");

@@ -41,7 +41,9 @@ impl LazyChannel {
 
     fn lock(&self) -> MutexGuard<'_, Slot> {
         // A panic elsewhere while holding the lock leaves a valid Slot: keep going.
-        self.slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The current channel and its generation, creating it if there is none. Must run

@@ -65,7 +65,11 @@ impl fmt::Display for ConfigError {
                 write!(f, "invalid LND macaroon file {}: {reason}", path.display())
             }
             ConfigError::Cert { path, reason } => {
-                write!(f, "invalid LND TLS certificate file {}: {reason}", path.display())
+                write!(
+                    f,
+                    "invalid LND TLS certificate file {}: {reason}",
+                    path.display()
+                )
             }
         }
     }
@@ -181,7 +185,9 @@ fn parse_address(address: &str) -> Result<(String, u16), ConfigError> {
         return Err(bad("empty"));
     }
     if address_trimmed.contains("://") {
-        return Err(bad("give host:port without a scheme (LND's gRPC is always TLS)"));
+        return Err(bad(
+            "give host:port without a scheme (LND's gRPC is always TLS)",
+        ));
     }
     let parse_port = |p: &str| match p.parse::<u16>() {
         Ok(0) | Err(_) => Err(bad("port must be a number from 1 to 65535")),
@@ -246,7 +252,9 @@ fn load_macaroon(path: &Path) -> Result<MetadataValue<Ascii>, ConfigError> {
         None => return Err(bad("empty file".to_owned())),
         Some(&MACAROON_V2) => {}
         Some(_) => {
-            let text = bytes.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+            let text = bytes
+                .iter()
+                .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
             return Err(bad(if text {
                 "text, not a binary macaroon: give the file LND wrote (admin.macaroon, \
                  invoice.macaroon), not its hex or base64"
@@ -297,14 +305,27 @@ mod tests {
     fn addresses() {
         let ok = |a: &str| parse_address(a).unwrap();
         assert_eq!(ok("localhost:10009"), ("localhost".into(), 10009));
-        assert_eq!(ok("node.example"), ("node.example".into(), DEFAULT_LND_PORT));
+        assert_eq!(
+            ok("node.example"),
+            ("node.example".into(), DEFAULT_LND_PORT)
+        );
         assert_eq!(ok("127.0.0.1:1"), ("127.0.0.1".into(), 1));
         assert_eq!(ok("[::1]:10010"), ("::1".into(), 10010));
         assert_eq!(ok("[::1]"), ("::1".into(), DEFAULT_LND_PORT));
         assert_eq!(ok("fe80::1"), ("fe80::1".into(), DEFAULT_LND_PORT));
         for bad in [
-            "", " ", ":10009", "host:", "host:0", "host:65536", "host:x", "[::1", "[zz]:1",
-            "[::1]10009", "https://host:10009", "fe80::1:10009:x",
+            "",
+            " ",
+            ":10009",
+            "host:",
+            "host:0",
+            "host:65536",
+            "host:x",
+            "[::1",
+            "[zz]:1",
+            "[::1]10009",
+            "https://host:10009",
+            "fe80::1:10009:x",
         ] {
             assert!(parse_address(bad).is_err(), "{bad:?} accepted");
         }

@@ -20,8 +20,14 @@ fn load_err(node: &TestNode, address: &str, mac: &Path, cert: &Path) -> String {
     let e = LndConfig::load(address, mac, cert).unwrap_err();
     let shown = format!("{e} {e:?}");
     let mac_bytes = std::fs::read(node.macaroon_path()).unwrap();
-    assert!(!shown.to_lowercase().contains(node.macaroon_hex()), "{shown}");
-    assert!(!shown.contains(&String::from_utf8_lossy(&mac_bytes[1..]).to_string()), "{shown}");
+    assert!(
+        !shown.to_lowercase().contains(node.macaroon_hex()),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(&String::from_utf8_lossy(&mac_bytes[1..]).to_string()),
+        "{shown}"
+    );
     e.to_string()
 }
 
@@ -33,7 +39,10 @@ async fn loads_node_files() {
     assert_eq!(cfg.host(), "127.0.0.1");
     assert_eq!(cfg.port(), n.grpc_addr().port());
     assert_eq!(cfg.timeout, DEFAULT_TIMEOUT);
-    assert_eq!(cfg.clone().with_timeout(Duration::from_secs(1)).timeout, Duration::from_secs(1));
+    assert_eq!(
+        cfg.clone().with_timeout(Duration::from_secs(1)).timeout,
+        Duration::from_secs(1)
+    );
     let v6 = LndConfig::load("[::1]", n.macaroon_path(), n.cert_path()).unwrap();
     assert_eq!((v6.host(), v6.port()), ("::1", DEFAULT_LND_PORT));
     assert_eq!(v6.authority(), "[::1]:10009");
@@ -45,9 +54,15 @@ async fn missing_files() {
     let n = node(&dir).await;
     let nowhere = dir.path().join("nowhere");
     let e = load_err(&n, &n.address(), &nowhere, n.cert_path());
-    assert!(e.contains("macaroon file") && e.contains("cannot open"), "{e}");
+    assert!(
+        e.contains("macaroon file") && e.contains("cannot open"),
+        "{e}"
+    );
     let e = load_err(&n, &n.address(), n.macaroon_path(), &nowhere);
-    assert!(e.contains("certificate file") && e.contains("cannot open"), "{e}");
+    assert!(
+        e.contains("certificate file") && e.contains("cannot open"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -114,7 +129,10 @@ async fn bad_addresses() {
         ("bad host:10009", "DNS name"),
     ] {
         let e = load_err(&n, address, n.macaroon_path(), n.cert_path());
-        assert!(e.contains("invalid LND address") && e.contains(says), "{address}: {e}");
+        assert!(
+            e.contains("invalid LND address") && e.contains(says),
+            "{address}: {e}"
+        );
     }
     assert!(matches!(
         LndConfig::load("", n.macaroon_path(), n.cert_path()),

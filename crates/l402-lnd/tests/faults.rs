@@ -28,8 +28,12 @@ async fn wrong_macaroon_is_rejected() {
     let other = common::TempDir::new("other");
     let other_node = TestNode::start(other.path(), 0).await.unwrap();
     // Right node, right cert, another node's macaroon.
-    let cfg = LndConfig::load(&s.node.address(), other_node.macaroon_path(), s.node.cert_path())
-        .unwrap();
+    let cfg = LndConfig::load(
+        &s.node.address(),
+        other_node.macaroon_path(),
+        s.node.cert_path(),
+    )
+    .unwrap();
     let backend = LndBackend::new(cfg);
     let e = backend.create_invoice(sample_request()).await.unwrap_err();
     assert_eq!(e.kind(), "rejected", "{e}");
@@ -45,8 +49,12 @@ async fn wrong_pinned_cert_is_unavailable() {
     let s = common::setup().await;
     let other = common::TempDir::new("other");
     let other_node = TestNode::start(other.path(), 0).await.unwrap();
-    let cfg = LndConfig::load(&s.node.address(), s.node.macaroon_path(), other_node.cert_path())
-        .unwrap();
+    let cfg = LndConfig::load(
+        &s.node.address(),
+        s.node.macaroon_path(),
+        other_node.cert_path(),
+    )
+    .unwrap();
     let backend = LndBackend::new(cfg);
     let e = backend.create_invoice(sample_request()).await.unwrap_err();
     assert_eq!(e.kind(), "unavailable", "{e}");
@@ -75,7 +83,11 @@ async fn slow_node_times_out_within_the_timeout() {
     s.backend.create_invoice(sample_request()).await.unwrap();
     s.node.set_mode(Mode::Slow(Duration::from_secs(3)));
     let started = Instant::now();
-    let e = s.backend.create_invoice(sample_request()).await.unwrap_err();
+    let e = s
+        .backend
+        .create_invoice(sample_request())
+        .await
+        .unwrap_err();
     let took = started.elapsed();
     assert_eq!(
         e,
@@ -99,9 +111,16 @@ async fn down_is_unavailable_and_recovers() {
     let inv = s.backend.create_invoice(sample_request()).await.unwrap();
     s.node.set_mode(Mode::Down);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let e = s.backend.create_invoice(sample_request()).await.unwrap_err();
+    let e = s
+        .backend
+        .create_invoice(sample_request())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), "unavailable", "{e}");
-    assert_eq!(kind(s.backend.lookup_invoice(inv.payment_hash).await), "unavailable");
+    assert_eq!(
+        kind(s.backend.lookup_invoice(inv.payment_hash).await),
+        "unavailable"
+    );
     s.node.set_mode(Mode::Normal);
     // The listener is bound again shortly after; the backend reconnects by itself.
     let mut last = None;
@@ -124,10 +143,18 @@ async fn garbage_replies_are_invalid() {
     let s = common::setup().await;
     let inv = s.backend.create_invoice(sample_request()).await.unwrap();
     s.node.set_mode(Mode::Garbage);
-    let e = s.backend.create_invoice(sample_request()).await.unwrap_err();
+    let e = s
+        .backend
+        .create_invoice(sample_request())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), "invalid_reply", "{e}");
     assert!(e.to_string().contains("BOLT11"), "{e}");
-    let e = s.backend.lookup_invoice(inv.payment_hash).await.unwrap_err();
+    let e = s
+        .backend
+        .lookup_invoice(inv.payment_hash)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), "invalid_reply", "{e}");
     assert!(e.to_string().contains("state"), "{e}");
 }
@@ -137,17 +164,28 @@ async fn wrong_hash_is_invalid() {
     let s = common::setup().await;
     let inv = s.backend.create_invoice(sample_request()).await.unwrap();
     s.node.set_mode(Mode::WrongHash);
-    let e = s.backend.create_invoice(sample_request()).await.unwrap_err();
+    let e = s
+        .backend
+        .create_invoice(sample_request())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), "invalid_reply", "{e}");
     assert!(e.to_string().contains("payment hash"), "{e}");
-    assert_eq!(kind(s.backend.lookup_invoice(inv.payment_hash).await), "invalid_reply");
+    assert_eq!(
+        kind(s.backend.lookup_invoice(inv.payment_hash).await),
+        "invalid_reply"
+    );
 }
 
 #[tokio::test]
 async fn wrong_amount_is_invalid() {
     let s = common::setup().await;
     s.node.set_mode(Mode::WrongAmount);
-    let e = s.backend.create_invoice(sample_request()).await.unwrap_err();
+    let e = s
+        .backend
+        .create_invoice(sample_request())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), "invalid_reply", "{e}");
     assert!(e.to_string().contains("22000 msat"), "{e}");
 }
@@ -156,9 +194,15 @@ async fn wrong_amount_is_invalid() {
 async fn settled_lookup_returns_the_checked_preimage() {
     let s = common::setup().await;
     let inv = s.backend.create_invoice(sample_request()).await.unwrap();
-    assert_eq!(s.backend.lookup_invoice(inv.payment_hash).await, Ok(Settlement::Open));
+    assert_eq!(
+        s.backend.lookup_invoice(inv.payment_hash).await,
+        Ok(Settlement::Open)
+    );
     let preimage = s.node.settle(&hex_of(&inv.payment_hash)).unwrap();
-    assert_eq!(sha256::Hash::hash(&preimage).to_byte_array(), inv.payment_hash);
+    assert_eq!(
+        sha256::Hash::hash(&preimage).to_byte_array(),
+        inv.payment_hash
+    );
     assert_eq!(
         s.backend.lookup_invoice(inv.payment_hash).await,
         Ok(Settlement::Settled {
@@ -167,7 +211,11 @@ async fn settled_lookup_returns_the_checked_preimage() {
     );
     // A node that reports a preimage that does not hash to the invoice's hash is refused.
     s.node.set_mode(Mode::WrongPreimage);
-    let e = s.backend.lookup_invoice(inv.payment_hash).await.unwrap_err();
+    let e = s
+        .backend
+        .lookup_invoice(inv.payment_hash)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), "invalid_reply", "{e}");
     assert!(e.to_string().contains("preimage"), "{e}");
 }
@@ -177,8 +225,14 @@ async fn canceled_and_unknown() {
     let s = common::setup().await;
     let inv = s.backend.create_invoice(sample_request()).await.unwrap();
     s.node.cancel(&inv.bolt11).unwrap();
-    assert_eq!(s.backend.lookup_invoice(inv.payment_hash).await, Ok(Settlement::Canceled));
-    assert_eq!(s.backend.lookup_invoice([9; 32]).await, Ok(Settlement::Unknown));
+    assert_eq!(
+        s.backend.lookup_invoice(inv.payment_hash).await,
+        Ok(Settlement::Canceled)
+    );
+    assert_eq!(
+        s.backend.lookup_invoice([9; 32]).await,
+        Ok(Settlement::Unknown)
+    );
 }
 
 #[tokio::test]
@@ -226,7 +280,10 @@ fn debug_redacts_the_macaroon() {
     let cfg = common::config_for(&node, common::TIMEOUT);
     let backend = LndBackend::new(cfg.clone());
     for shown in [format!("{cfg:?}"), format!("{backend:?}")] {
-        assert!(!shown.to_lowercase().contains(node.macaroon_hex()), "{shown}");
+        assert!(
+            !shown.to_lowercase().contains(node.macaroon_hex()),
+            "{shown}"
+        );
         assert!(shown.contains("redacted"), "{shown}");
     }
 }

@@ -92,14 +92,21 @@ fn handle(req: &Request<Incoming>, node: &Weak<TestNode>) -> Response<Full<Bytes
                 Err(e) => reply(StatusCode::BAD_REQUEST, e),
             }
         }
-        (&Method::POST, p) if p.starts_with("/settle/") => match node.settle(&p["/settle/".len()..]) {
-            Ok(preimage) => reply(StatusCode::OK, hex::encode(preimage)),
-            Err(e) => reply(StatusCode::NOT_FOUND, e),
-        },
-        (&Method::POST, p) if p.starts_with("/cancel/") => match node.cancel(&p["/cancel/".len()..]) {
-            Ok(()) => ok(),
-            Err(e) => reply(StatusCode::NOT_FOUND, e),
-        },
-        _ => reply(StatusCode::NOT_FOUND, format!("no such control: {} {path}", req.method())),
+        (&Method::POST, p) if p.starts_with("/settle/") => {
+            match node.settle(&p["/settle/".len()..]) {
+                Ok(preimage) => reply(StatusCode::OK, hex::encode(preimage)),
+                Err(e) => reply(StatusCode::NOT_FOUND, e),
+            }
+        }
+        (&Method::POST, p) if p.starts_with("/cancel/") => {
+            match node.cancel(&p["/cancel/".len()..]) {
+                Ok(()) => ok(),
+                Err(e) => reply(StatusCode::NOT_FOUND, e),
+            }
+        }
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            format!("no such control: {} {path}", req.method()),
+        ),
     }
 }

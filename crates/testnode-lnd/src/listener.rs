@@ -94,8 +94,7 @@ async fn connection(tcp: TcpStream, serve: Serve) {
         Ok(Ok(tls)) => tls,
         _ => return,
     };
-    let grpc =
-        LightningServer::with_interceptor(serve.service, macaroon_check(serve.macaroon_hex));
+    let grpc = LightningServer::with_interceptor(serve.service, macaroon_check(serve.macaroon_hex));
     let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
         .serve_connection(TokioIo::new(tls), TowerToHyperService::new(grpc))
         .await;

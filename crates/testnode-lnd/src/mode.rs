@@ -73,10 +73,18 @@ mod tests {
         );
         assert!(Mode::parse("slow", None).is_err());
         assert!(Mode::parse("sideways", None).is_err());
-        for m in [Mode::Normal, Mode::WrongHash, Mode::Garbage, Mode::WrongAmount] {
+        for m in [
+            Mode::Normal,
+            Mode::WrongHash,
+            Mode::Garbage,
+            Mode::WrongAmount,
+        ] {
             assert_eq!(Mode::parse(&m.to_string(), None).unwrap(), m);
         }
         assert_eq!(Mode::parse("down", None).unwrap(), Mode::Down);
-        assert_eq!(Mode::parse("wrong-preimage", None).unwrap(), Mode::WrongPreimage);
+        assert_eq!(
+            Mode::parse("wrong-preimage", None).unwrap(),
+            Mode::WrongPreimage
+        );
     }
 }

@@ -2,6 +2,9 @@
 //! `rpcserver.go` and `lnrpc/invoicesrpc/addinvoice.go`), bent by the current [`Mode`], and
 //! the macaroon check LND's interceptor does.
 
+// tonic's interceptor and handler signatures return `tonic::Status` by value.
+#![allow(clippy::result_large_err)]
+
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tonic::{Request, Response, Status};
@@ -41,7 +44,11 @@ pub(crate) fn macaroon_check(
     expected_hex: Arc<str>,
 ) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone {
     move |request: Request<()>| {
-        let given = request.metadata().get_all("macaroon").iter().collect::<Vec<_>>();
+        let given = request
+            .metadata()
+            .get_all("macaroon")
+            .iter()
+            .collect::<Vec<_>>();
         match given.as_slice() {
             [one] if one.as_bytes().eq_ignore_ascii_case(expected_hex.as_bytes()) => Ok(request),
             [_] => Err(Status::unauthenticated(

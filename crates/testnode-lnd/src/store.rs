@@ -276,7 +276,10 @@ mod tests {
         let pre = store.settle(&inv.hash).unwrap();
         assert_eq!(sha256::Hash::hash(&pre).to_byte_array(), inv.hash);
         let got = store.get(&inv.hash).unwrap();
-        assert_eq!((got.state, got.settle_index, got.amt_paid_msat), (State::Settled, 1, 21_000));
+        assert_eq!(
+            (got.state, got.settle_index, got.amt_paid_msat),
+            (State::Settled, 1, 21_000)
+        );
         assert_eq!(store.settle(&inv.hash).unwrap(), pre);
         assert!(store.cancel(&inv.hash).is_err());
         assert!(store.settle(&[0; 32]).is_err());
