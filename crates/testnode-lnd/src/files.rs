@@ -43,6 +43,19 @@ fn macaroon() -> io::Result<Vec<u8>> {
     Ok(m)
 }
 
+/// Writes a file readable by its owner only (mode 0600), as LND writes its key and macaroons.
+fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(data)
+}
+
 /// Writes `tls.cert`, `tls.key` and `admin.macaroon` into `dir` (created if missing).
 pub(crate) fn write(dir: &Path) -> io::Result<Credentials> {
     std::fs::create_dir_all(dir)?;
@@ -51,10 +64,13 @@ pub(crate) fn write(dir: &Path) -> io::Result<Credentials> {
     let certified = rcgen::generate_simple_self_signed(names).map_err(other)?;
     let cert_path = dir.join("tls.cert");
     std::fs::write(&cert_path, certified.cert.pem())?;
-    std::fs::write(dir.join("tls.key"), certified.signing_key.serialize_pem())?;
+    write_private(
+        &dir.join("tls.key"),
+        certified.signing_key.serialize_pem().as_bytes(),
+    )?;
     let macaroon = macaroon()?;
     let macaroon_path = dir.join("admin.macaroon");
-    std::fs::write(&macaroon_path, &macaroon)?;
+    write_private(&macaroon_path, &macaroon)?;
     Ok(Credentials {
         cert_path,
         macaroon_path,

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::listener::{self, Serve};
 use crate::service::{NodeState, Service};
-use crate::store::{hash_of, Store};
+use crate::store::{hash_of, NewInvoice, Store, DEFAULT_CLTV_EXPIRY};
 use crate::{files, Mode};
 
 /// A test node speaking LND's gRPC on 127.0.0.1. Stops when dropped.
@@ -102,6 +102,24 @@ impl TestNode {
     pub fn set_mode(&self, mode: Mode) {
         *self.state.mode.lock().unwrap_or_else(|p| p.into_inner()) = mode;
         self.down.send_replace(mode == Mode::Down);
+    }
+
+    /// Issues an invoice directly, as `AddInvoice` would (whatever the mode), and returns
+    /// its BOLT11 string: for tests that need an invoice without a gRPC client.
+    pub fn add_invoice(
+        &self,
+        value_msat: u64,
+        memo: &str,
+        expiry_secs: u64,
+    ) -> Result<String, String> {
+        let new = NewInvoice {
+            value_msat,
+            memo: memo.to_owned(),
+            description_hash: None,
+            expiry: expiry_secs,
+            cltv_expiry: DEFAULT_CLTV_EXPIRY,
+        };
+        Ok(self.state.store().add(&new, value_msat)?.payment_request)
     }
 
     /// Settles ("pays") the invoice named by a BOLT11 string or a hex payment hash and
