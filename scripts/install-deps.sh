@@ -4,7 +4,8 @@
 #   install-deps.sh test    + redis, wrk, python venv, node packages for interop tests
 set -euo pipefail
 what=${1:-build}
-pkgs=(clang libclang-dev libpcre2-dev libssl-dev zlib1g-dev pkg-config make gcc)
+# protobuf-compiler: protoc for the LND gRPC code (crates/l402-lnd/build.rs).
+pkgs=(clang libclang-dev libpcre2-dev libssl-dev zlib1g-dev pkg-config make gcc protobuf-compiler)
 [ "$what" = test ] || [ "$what" = bench ] && pkgs+=(redis-server wrk python3-venv curl bc)
 missing=()
 for p in "${pkgs[@]}"; do
