@@ -73,17 +73,16 @@ impl Bolt12Backend {
                 .map_err(|e| e.into_backend_error(BOLT12_NAME))
         };
 
-        let fetched = call(
-            "fetchinvoice",
-            json!({
-                "offer": self.offer,
-                "amount_msat": req.amount_msat,
-                "payer_note": req.memo,
-                // fetchinvoice's own limit (seconds), so the node gives up when we do.
-                "timeout": self.timeout.as_secs().max(1),
-            }),
-        )
-        .await?;
+        let mut params = json!({
+            "offer": self.offer,
+            "amount_msat": req.amount_msat,
+            // fetchinvoice's own limit (seconds), so the node gives up when we do.
+            "timeout": self.timeout.as_secs().max(1),
+        });
+        if let (false, Some(p)) = (req.memo.is_empty(), params.as_object_mut()) {
+            p.insert("payer_note".to_owned(), Value::String(req.memo.clone()));
+        }
+        let fetched = call("fetchinvoice", params).await?;
         let lni = str_field(&fetched, "invoice").map_err(invalid)?;
 
         // Our own reading: encoding, TLV stream, signature by invoice_node_id.

@@ -42,11 +42,16 @@ pub fn hex32_field(v: &Value, name: &str) -> Result<[u8; 32], String> {
 
 /// Parses 64 hex digits.
 pub fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    parse_hex::<32>(s)
+}
+
+/// Parses exactly `2 * N` hex digits (either case) into `N` bytes.
+pub fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let bytes = s.as_bytes();
-    if bytes.len() != 64 {
+    if bytes.len() != 2 * N {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (i, pair) in bytes.chunks(2).enumerate() {
         let hi = (*pair.first()? as char).to_digit(16)?;
         let lo = (*pair.get(1)? as char).to_digit(16)?;

@@ -34,6 +34,29 @@ async fn two_hundred_concurrent_creates_have_unique_labels_and_hashes() {
         assert!(hashes.insert(inv.payment_hash));
     }
     assert_eq!(s.node.invoice_count(), 200);
+    // One request in flight per connection, at most pool-size connections.
+    let connections = s.node.connection_count();
+    assert!(
+        (1..=l402_cln::DEFAULT_POOL_SIZE).contains(&connections),
+        "{connections} connections"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_of_one_serializes_calls() {
+    let s = Setup::start().await;
+    let config = s.config(Duration::from_secs(10)).with_pool_size(1).unwrap();
+    let backend = Arc::new(ClnBackend::new(config));
+    let tasks: Vec<_> = (0..50u64)
+        .map(|i| {
+            let b = Arc::clone(&backend);
+            tokio::spawn(async move { b.create_invoice(req(5_000 + i)).await })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap().unwrap().amount_msat, 5_000 + i as u64);
+    }
+    assert_eq!(s.node.connection_count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -108,12 +108,27 @@ async fn every_garbage_kind_is_invalid_reply() {
         s.node.set_mode(Mode::Garbage(kind));
         let e = backend.create_invoice(req(1_000)).await.unwrap_err();
         assert_eq!(e.kind(), "invalid_reply", "create under {kind}: {e}");
-        let e = backend.lookup_invoice(paid.payment_hash).await.unwrap_err();
-        assert_eq!(e.kind(), "invalid_reply", "lookup under {kind}: {e}");
+        if kind != GarbageKind::ForeignSignature {
+            let e = backend.lookup_invoice(paid.payment_hash).await.unwrap_err();
+            assert_eq!(e.kind(), "invalid_reply", "lookup under {kind}: {e}");
+        }
         s.node.set_mode(Mode::Normal);
         // Recovers on the next call.
         backend.create_invoice(req(1_000)).await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn foreign_signature_is_named() {
+    let s = Setup::start().await;
+    let backend = s.cln();
+    backend.create_invoice(req(1_000)).await.unwrap();
+    s.node
+        .set_mode(Mode::Garbage(GarbageKind::ForeignSignature));
+    let e = backend.create_invoice(req(1_000)).await.unwrap_err();
+    assert!(e.to_string().contains("another node"), "{e}");
+    let e = s.bolt12().create_invoice(req(1_000)).await.unwrap_err();
+    assert!(e.to_string().contains("signature"), "{e}");
 }
 
 #[tokio::test]

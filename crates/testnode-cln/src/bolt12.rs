@@ -65,8 +65,14 @@ pub struct InvoiceFields<'a> {
     pub payment_hash: [u8; 32],
 }
 
-/// Builds and signs an `lni1…` invoice for `offer` (see the module notes).
-pub fn issue_invoice(key: &NodeKey, offer: &[(u64, Vec<u8>)], f: &InvoiceFields<'_>) -> String {
+/// Builds an `lni1…` invoice for `offer` naming `key` as `invoice_node_id`, signed by
+/// `signer` (the same key, except to forge; see the module notes).
+pub fn issue_invoice(
+    key: &NodeKey,
+    signer: &NodeKey,
+    offer: &[(u64, Vec<u8>)],
+    f: &InvoiceFields<'_>,
+) -> String {
     let mut records = offer.to_vec();
     records.push((
         INVREQ_METADATA,
@@ -93,7 +99,7 @@ pub fn issue_invoice(key: &NodeKey, offer: &[(u64, Vec<u8>)], f: &InvoiceFields<
         .and_then(|r| merkle::root(&r))
         .unwrap_or([0; 32]);
     let msg = Message::from_digest(merkle::signature_message("invoice", &root));
-    let sig = key.secp.sign_schnorr_no_aux_rand(&msg, &key.keypair);
+    let sig = signer.secp.sign_schnorr_no_aux_rand(&msg, &signer.keypair);
     let mut signed = unsigned;
     tlv::write_record(&mut signed, invoice_types::SIGNATURE, sig.as_ref());
     bech32::encode("lni", &signed)
@@ -111,6 +117,7 @@ mod tests {
         let offer = offer_records(&key, "test offer");
         check_offer(&offer_string(&offer)).unwrap();
         let s = issue_invoice(
+            &key,
             &key,
             &offer,
             &InvoiceFields {
@@ -142,5 +149,17 @@ mod tests {
         let forged = bech32::encode("lni", &encode_records(&mut recs));
         let e = Bolt12Invoice::parse(&forged).unwrap_err();
         assert!(e.contains("signature"), "{e}");
+
+        // Signed by another key than invoice_node_id.
+        let other = NodeKey::generate();
+        let fields = InvoiceFields {
+            amount_msat: 1,
+            payer_note: "",
+            created_at: 1,
+            relative_expiry: None,
+            payment_hash: [1; 32],
+        };
+        let s = issue_invoice(&key, &other, &offer, &fields);
+        assert!(Bolt12Invoice::parse(&s).unwrap_err().contains("signature"));
     }
 }

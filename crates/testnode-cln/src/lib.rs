@@ -69,6 +69,13 @@ impl NodeHandle {
         &self.socket
     }
 
+    /// Number of connections accepted so far.
+    pub fn connection_count(&self) -> usize {
+        self.node
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Number of invoices issued so far.
     pub fn invoice_count(&self) -> usize {
         self.node.invoice_count()

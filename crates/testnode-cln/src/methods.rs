@@ -60,6 +60,8 @@ fn now_unix() -> u64 {
 /// The node: its key, its offer and its invoices.
 pub struct Node {
     pub key: NodeKey,
+    /// Connections accepted so far.
+    pub connections: std::sync::atomic::AtomicUsize,
     offer_records: Vec<(u64, Vec<u8>)>,
     pub offer: String,
     store: Mutex<Store>,
@@ -162,6 +164,7 @@ impl Node {
         let offer = bolt12::offer_string(&offer_records);
         Node {
             key,
+            connections: std::sync::atomic::AtomicUsize::new(0),
             offer_records,
             offer,
             store: Mutex::new(Store::default()),
@@ -283,8 +286,15 @@ impl Node {
             Some(GarbageKind::WrongAmount) => amount.map(|a| a.saturating_add(1)),
             _ => amount,
         };
+        let foreign;
+        let signer = if garbage == Some(GarbageKind::ForeignSignature) {
+            foreign = NodeKey::generate();
+            &foreign
+        } else {
+            &self.key
+        };
         let bolt11 = bolt11::issue(
-            &self.key,
+            signer,
             issued_amount,
             &description,
             payment_hash,
@@ -411,8 +421,16 @@ impl Node {
         };
         let created_at = now_unix();
         let relative_expiry = None;
+        let foreign;
+        let signer = if garbage == Some(GarbageKind::ForeignSignature) {
+            foreign = NodeKey::generate();
+            &foreign
+        } else {
+            &self.key
+        };
         let lni = bolt12::issue_invoice(
             &self.key,
+            signer,
             &self.offer_records,
             &InvoiceFields {
                 amount_msat: issued_amount,

@@ -43,16 +43,20 @@ pub enum GarbageKind {
     NotJson,
     /// Every reply is valid JSON of more than 2 MiB.
     HugeReply,
+    /// `invoice` returns a BOLT11 signed by another key; `fetchinvoice` an `lni1` whose
+    /// signature is by another key than its `invoice_node_id`.
+    ForeignSignature,
 }
 
 impl GarbageKind {
     /// Every kind, for tests that try them all.
-    pub const ALL: [GarbageKind; 5] = [
+    pub const ALL: [GarbageKind; 6] = [
         GarbageKind::UnparsableInvoice,
         GarbageKind::WrongPaymentHash,
         GarbageKind::WrongAmount,
         GarbageKind::NotJson,
         GarbageKind::HugeReply,
+        GarbageKind::ForeignSignature,
     ];
 
     /// The name used by the control endpoint (`POST /mode/garbage/<name>`).
@@ -63,6 +67,7 @@ impl GarbageKind {
             GarbageKind::WrongAmount => "wrong-amount",
             GarbageKind::NotJson => "not-json",
             GarbageKind::HugeReply => "huge-reply",
+            GarbageKind::ForeignSignature => "foreign-signature",
         }
     }
 }

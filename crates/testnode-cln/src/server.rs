@@ -61,6 +61,7 @@ pub async fn accept_loop(
             tokio::select! {
                 accepted = l.accept() => {
                     if let Ok((stream, _)) = accepted {
+                        node.connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         tokio::spawn(serve_connection(Arc::clone(&node), stream, modes.clone()));
                     }
                 }
