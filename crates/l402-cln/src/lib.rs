@@ -9,6 +9,8 @@
 //!   connection pool (one request in flight per connection), lazy connection, bounded
 //!   replies.
 //!
+//! The futures need a tokio runtime with the IO and time drivers (`enable_all()`).
+//!
 //! Errors: socket missing or refused is `Unavailable`, no reply in time `Timeout`, a
 //! JSON-RPC error object `Rejected` (with CLN's code), anything malformed or inconsistent
 //! `InvalidReply`. No `unsafe`, no panics on any reply.
