@@ -68,6 +68,34 @@ mod tests {
         assert_eq!(bech32::encode("lnr", &bytes), LNR);
     }
 
+    #[test]
+    fn hostile_input_never_panics() {
+        // Pseudo-random strings over the bech32 alphabet and a few other characters, and
+        // valid-prefix strings of random TLV bytes: errors, never panics.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l+ 1bioLNI";
+        for _ in 0..2000 {
+            let len = (next() % 200) as usize;
+            let body: String = (0..len)
+                .map(|_| char::from(alphabet[(next() % alphabet.len() as u64) as usize]))
+                .collect();
+            for prefix in ["lni1", "lno1", ""] {
+                let s = format!("{prefix}{body}");
+                let _ = Bolt12Invoice::parse(&s);
+                let _ = check_offer(&s);
+            }
+            let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let _ = Bolt12Invoice::parse(&bech32::encode("lni", &bytes));
+            let _ = check_offer(&bech32::encode("lno", &bytes));
+        }
+    }
+
     fn reply_hex(b: &[u8]) -> String {
         crate::reply::to_hex(b)
     }
