@@ -373,6 +373,16 @@ impl RedisConfig {
         })
     }
 
+    /// Whether the URLs are `rediss://`.
+    pub fn uses_tls(&self) -> bool {
+        match &self.topology {
+            Topology::Standalone(u) => u.tls(),
+            Topology::Cluster(us) | Topology::Sentinel { sentinels: us, .. } => {
+                us.iter().any(RedisUrl::tls)
+            }
+        }
+    }
+
     /// Every password in the configuration, to scrub from error text.
     pub(crate) fn secrets(&self) -> Vec<String> {
         let urls: Vec<&RedisUrl> = match &self.topology {

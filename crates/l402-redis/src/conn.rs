@@ -90,8 +90,20 @@ fn conn_config(cfg: &RedisConfig) -> AsyncConnectionConfig {
         .set_response_timeout(Some(cfg.command_timeout))
 }
 
+/// rustls needs a process-wide crypto provider; install ring's unless someone else (another
+/// crate of the same process) already installed one.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: one provider is in place either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// Establishes the connection (the caller bounds it by `connect_timeout`).
 pub(crate) async fn connect(cfg: &RedisConfig) -> RedisResult<Conn> {
+    if cfg.uses_tls() {
+        ensure_crypto_provider();
+    }
     match &cfg.topology {
         Topology::Standalone(url) => {
             let client = client_for(cfg, url.connection_info().clone())?;
