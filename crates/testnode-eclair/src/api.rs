@@ -120,7 +120,13 @@ pub(crate) async fn handle(
     if let Mode::Slow(d) = mode {
         tokio::time::sleep(d).await;
     }
-    if !authorized(&req, &inner.password) {
+    // The body is read before answering, even a 401: closing a connection with unread
+    // request bytes makes the kernel send a reset, which a client may see instead of the reply.
+    let is_authorized = authorized(&req, &inner.password);
+    let is_post = req.method() == Method::POST;
+    let path = req.uri().path().to_owned();
+    let params = form(req).await;
+    if !is_authorized {
         let mut resp = error(
             StatusCode::UNAUTHORIZED,
             "The supplied authentication is invalid",
@@ -130,14 +136,13 @@ pub(crate) async fn handle(
         }
         return Ok(resp);
     }
-    if req.method() != Method::POST {
+    if !is_post {
         return Ok(error(
             StatusCode::METHOD_NOT_ALLOWED,
             "HTTP method not allowed, supported methods: POST",
         ));
     }
-    let path = req.uri().path().to_owned();
-    let params = match form(req).await {
+    let params = match params {
         Ok(p) => p,
         Err(e) => return Ok(error(StatusCode::BAD_REQUEST, &e)),
     };

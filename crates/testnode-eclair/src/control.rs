@@ -17,6 +17,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -56,10 +57,13 @@ fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
 async fn handle(node: TestNode, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let query = req.uri().query().map(str::to_owned);
-    if req.method() == Method::GET && path == "/mode" {
+    let method = req.method().clone();
+    // Drain a (small) body so closing the connection never resets it.
+    let _ = Limited::new(req.into_body(), 4096).collect().await;
+    if method == Method::GET && path == "/mode" {
         return Ok(text(StatusCode::OK, format!("{:?}", node.mode())));
     }
-    if req.method() != Method::POST {
+    if method != Method::POST {
         return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "use POST"));
     }
     if let Some(target) = path.strip_prefix("/settle/") {

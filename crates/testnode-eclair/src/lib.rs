@@ -29,7 +29,7 @@ use hyper_util::rt::TokioIo;
 pub use l402_backend::conformance::{GarbageKind, Mode, PeerControl};
 use l402_backend::{BoxFuture, Invoice};
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use crate::invoices::Invoices;
 
@@ -46,18 +46,24 @@ pub(crate) struct Inner {
 /// The API listener's tasks, so that [`Mode::Down`] can close everything.
 #[derive(Default)]
 struct Net {
-    accept: Option<AbortHandle>,
-    connections: Vec<AbortHandle>,
+    accept: Option<JoinHandle<()>>,
+    connections: Vec<JoinHandle<()>>,
 }
 
 impl Net {
-    fn close_all(&mut self) {
-        if let Some(a) = self.accept.take() {
-            a.abort();
+    /// Aborts the listener and every connection; the returned tasks end once their sockets
+    /// are closed.
+    fn close_all(&mut self) -> Vec<JoinHandle<()>> {
+        let tasks: Vec<JoinHandle<()>> = self
+            .accept
+            .take()
+            .into_iter()
+            .chain(self.connections.drain(..))
+            .collect();
+        for t in &tasks {
+            t.abort();
         }
-        for c in self.connections.drain(..) {
-            c.abort();
-        }
+        tasks
     }
 }
 
@@ -102,10 +108,10 @@ fn spawn_accept_loop(inner: &Arc<Inner>, listener: TcpListener) {
             });
             let mut net = lock(&task_inner.net);
             net.connections.retain(|c| !c.is_finished());
-            net.connections.push(conn.abort_handle());
+            net.connections.push(conn);
         }
     });
-    lock(&inner.net).accept = Some(accept.abort_handle());
+    lock(&inner.net).accept = Some(accept);
 }
 
 /// A running test node (a cheap, cloneable handle). The server runs on the runtime it was
@@ -167,7 +173,14 @@ impl TestNode {
             was
         };
         match (was_down, mode == Mode::Down) {
-            (false, true) => lock(&self.inner.net).close_all(),
+            (false, true) => {
+                // Wait until the sockets are really closed: after this returns, connecting
+                // is refused.
+                let tasks = lock(&self.inner.net).close_all();
+                for t in tasks {
+                    let _ = t.await;
+                }
+            }
             (true, false) => {
                 let mut last = None;
                 for _ in 0..50 {
@@ -207,7 +220,8 @@ impl TestNode {
     /// the mode is set again).
     pub fn shutdown(&self) {
         *lock(&self.inner.mode) = Mode::Down;
-        lock(&self.inner.net).close_all();
+        // Aborted tasks close their sockets as soon as the runtime drops them.
+        drop(lock(&self.inner.net).close_all());
     }
 }
 
