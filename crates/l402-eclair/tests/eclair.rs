@@ -166,3 +166,155 @@ async fn failover_eclair_down_issues_via_fake_then_eclair_recovers() {
         .unwrap()
         .is_settled());
 }
+
+/// A one-shot raw HTTP peer on 127.0.0.1: answers every connection with `reply` (or, with
+/// `None`, reads the request and never answers). Returns its URL.
+async fn raw_peer(reply: Option<Vec<u8>>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = stream.read(&mut buf).await;
+                match reply {
+                    Some(r) => {
+                        let _ = stream.write_all(&r).await;
+                        let _ = stream.shutdown().await;
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(30)).await,
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn http_reply(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+#[tokio::test]
+async fn oversized_reply_is_invalid() {
+    let huge = format!(
+        "{{\"serialized\":\"{}\"}}",
+        "q".repeat(l402_eclair::MAX_REPLY_BYTES)
+    );
+    let url = raw_peer(Some(http_reply(
+        "200 OK",
+        "application/json",
+        huge.as_bytes(),
+    )))
+    .await;
+    let err = backend(&url, PASSWORD)
+        .create_invoice(sample_request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "invalid_reply", "{err}");
+    assert!(err.to_string().contains("larger than"), "{err}");
+}
+
+#[tokio::test]
+async fn server_error_is_unavailable_and_bad_request_is_rejected() {
+    let url = raw_peer(Some(http_reply(
+        "503 Service Unavailable",
+        "text/plain",
+        b"proxy: no upstream",
+    )))
+    .await;
+    let err = backend(&url, PASSWORD)
+        .create_invoice(sample_request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "unavailable", "{err}");
+    assert!(err.to_string().contains("503"), "{err}");
+
+    let body = br#"{"error":"amount must be positive"}"#;
+    let url = raw_peer(Some(http_reply(
+        "400 Bad Request",
+        "application/json",
+        body,
+    )))
+    .await;
+    let eclair = backend(&url, PASSWORD);
+    let err = eclair.create_invoice(sample_request()).await.unwrap_err();
+    assert_eq!(err.kind(), "rejected", "{err}");
+    assert!(err.to_string().contains("amount must be positive"), "{err}");
+    // A 400 that is not about an unknown hash stays an error for lookups too.
+    assert_eq!(
+        eclair.lookup_invoice([3; 32]).await.unwrap_err().kind(),
+        "rejected"
+    );
+}
+
+#[tokio::test]
+async fn not_found_text_is_unknown() {
+    let body = br#"{"error":"payment request not found"}"#;
+    let url = raw_peer(Some(http_reply(
+        "400 Bad Request",
+        "application/json",
+        body,
+    )))
+    .await;
+    assert_eq!(
+        backend(&url, PASSWORD)
+            .lookup_invoice([3; 32])
+            .await
+            .unwrap(),
+        Settlement::Unknown
+    );
+}
+
+#[tokio::test]
+async fn peer_that_never_answers_times_out_in_time() {
+    let url = raw_peer(None).await;
+    let eclair = backend(&url, PASSWORD);
+    let start = std::time::Instant::now();
+    let err = eclair.create_invoice(sample_request()).await.unwrap_err();
+    assert_eq!(
+        err,
+        BackendError::Timeout {
+            backend: "eclair",
+            after: Duration::from_millis(500)
+        }
+    );
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn garbage_bytes_are_invalid_or_unavailable_never_a_panic() {
+    for reply in [
+        b"not http at all\r\n\r\n".to_vec(),
+        http_reply("200 OK", "application/json", b"{\"serialized\":"),
+        http_reply("200 OK", "application/json", b"[]"),
+        http_reply(
+            "200 OK",
+            "application/json",
+            b"{\"serialized\":\"lnbc1\",\"paymentHash\":\"zz\"}",
+        ),
+        http_reply("302 Found", "text/plain", b""),
+    ] {
+        let url = raw_peer(Some(reply.clone())).await;
+        let err = backend(&url, PASSWORD)
+            .create_invoice(sample_request())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.kind(), "invalid_reply" | "unavailable"),
+            "{}: {err}",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+}
