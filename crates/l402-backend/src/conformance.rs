@@ -12,15 +12,19 @@
 //!     l402_backend::conformance::run_all(&backend).await.unwrap();
 //! }
 //! ```
+//!
+//! Fault checks ([`run_faults`], [`failover_skips_down_backend`]) also need control over the
+//! peer behind the backend (a test server, or the fake itself): a [`PeerControl`].
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bitcoin::hashes::{sha256, Hash};
 use lightning_invoice::Bolt11InvoiceDescriptionRef;
 
 use crate::{check_invoice, check_preimage, parse_bolt11, Backend, BoxFuture, Invoice};
-use crate::{BackendError, InvoiceRequest, Settlement};
+use crate::{BackendError, Failover, InvoiceRequest, Settlement};
 
 /// Allowed difference between the backend's clock and ours when checking expiry, in seconds.
 pub const CLOCK_SLACK_SECS: u64 = 300;
@@ -273,4 +277,356 @@ pub async fn run_all(backend: &dyn Backend) -> Outcome {
     lookup_issued_is_open(backend).await?;
     zero_amount_is_refused(backend).await?;
     Ok(())
+}
+
+/// How a [`PeerControl`]'s garbage mode corrupts replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GarbageKind {
+    /// Well-formed reply whose invoice is not a valid BOLT11 string.
+    Unparsable,
+    /// Valid invoice, but the payment hash reported next to it is another one.
+    WrongHash,
+    /// A body that is not what the protocol encodes at all (not JSON, for HTTP APIs).
+    NotJson,
+}
+
+impl GarbageKind {
+    /// Every kind, in the order [`garbage_is_invalid_reply`] tries them.
+    pub const ALL: [GarbageKind; 3] = [
+        GarbageKind::Unparsable,
+        GarbageKind::WrongHash,
+        GarbageKind::NotJson,
+    ];
+}
+
+/// How the peer behind a backend behaves, set through [`PeerControl::set_mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Answers correctly.
+    Normal,
+    /// Answers correctly after this delay.
+    Slow(Duration),
+    /// Refuses connections (or, for a peer without a network, reports itself unreachable).
+    Down,
+    /// Answers with garbage of this kind.
+    Garbage(GarbageKind),
+    /// Issues valid, signed invoices for another amount than requested.
+    WrongAmount,
+}
+
+/// Control over the peer a backend under test talks to.
+pub trait PeerControl: Send + Sync {
+    /// Switches the peer's behaviour; applies to every later request.
+    fn set_mode(&self, mode: Mode) -> BoxFuture<'_, ()>;
+
+    /// Marks the invoice paid at the peer and returns its preimage.
+    fn settle(&self, invoice: Invoice) -> BoxFuture<'_, Result<[u8; 32], String>>;
+
+    /// Whether the peer can simulate `mode`; checks needing a mode it cannot are skipped.
+    fn supports(&self, mode: &Mode) -> bool {
+        let _ = mode;
+        true
+    }
+}
+
+/// Puts the peer back to [`Mode::Normal`] whatever `check` returned.
+async fn with_mode(
+    peer: &dyn PeerControl,
+    mode: Mode,
+    check: impl std::future::Future<Output = Outcome>,
+) -> Outcome {
+    peer.set_mode(mode).await;
+    let outcome = check.await;
+    peer.set_mode(Mode::Normal).await;
+    outcome
+}
+
+fn expect_kind<T: fmt::Debug>(
+    check: &'static str,
+    what: &str,
+    got: Result<T, BackendError>,
+    kind: &'static str,
+) -> Outcome {
+    match got {
+        Err(e) if e.kind() == kind => Ok(()),
+        Err(e) => Err(fail(
+            check,
+            format!("{what}: expected a {kind} error, got: {e}"),
+        )),
+        Ok(v) => Err(fail(
+            check,
+            format!("{what}: expected a {kind} error, got {v:?}"),
+        )),
+    }
+}
+
+/// Longest a call may take past the configured timeout before the check fails.
+fn timeout_slack(timeout: Duration) -> Duration {
+    (timeout / 2).max(Duration::from_millis(500))
+}
+
+/// A backend configured with `timeout` returns [`BackendError::Timeout`] against a peer that
+/// answers much later, and does so within the limit (plus a little scheduling slack).
+pub async fn times_out_against_slow_peer(
+    backend: &dyn Backend,
+    peer: &dyn PeerControl,
+    timeout: Duration,
+) -> Outcome {
+    const CHECK: &str = "times_out_against_slow_peer";
+    let mode = Mode::Slow(timeout * 4 + Duration::from_millis(500));
+    if !peer.supports(&mode) {
+        return Ok(());
+    }
+    with_mode(peer, mode, async {
+        let start = Instant::now();
+        let got = backend.create_invoice(sample_request()).await;
+        let took = start.elapsed();
+        expect_kind(CHECK, "create_invoice", got, "timeout")?;
+        if took > timeout + timeout_slack(timeout) {
+            return Err(fail(
+                CHECK,
+                format!(
+                    "took {} ms, timeout is {} ms",
+                    took.as_millis(),
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// A peer that is down gives [`BackendError::Unavailable`] for both calls.
+pub async fn down_is_unavailable(backend: &dyn Backend, peer: &dyn PeerControl) -> Outcome {
+    const CHECK: &str = "down_is_unavailable";
+    if !peer.supports(&Mode::Down) {
+        return Ok(());
+    }
+    with_mode(peer, Mode::Down, async {
+        expect_kind(
+            CHECK,
+            "create_invoice",
+            backend.create_invoice(sample_request()).await,
+            "unavailable",
+        )?;
+        expect_kind(
+            CHECK,
+            "lookup_invoice",
+            backend.lookup_invoice([7; 32]).await,
+            "unavailable",
+        )
+    })
+    .await
+}
+
+/// After the peer was down and came back, the same backend value works again (no
+/// connection or state stuck from the failure).
+pub async fn recovers_after_down(backend: &dyn Backend, peer: &dyn PeerControl) -> Outcome {
+    const CHECK: &str = "recovers_after_down";
+    if !peer.supports(&Mode::Down) {
+        return Ok(());
+    }
+    // A working connection first, so a pooled connection exists when the peer goes down.
+    let before = create_checked(CHECK, backend, sample_request()).await?;
+    with_mode(peer, Mode::Down, async {
+        expect_kind(
+            CHECK,
+            "create_invoice while down",
+            backend.create_invoice(sample_request()).await,
+            "unavailable",
+        )
+    })
+    .await?;
+    create_checked(CHECK, backend, sample_request()).await?;
+    match backend.lookup_invoice(before.payment_hash).await {
+        Ok(Settlement::Open) => Ok(()),
+        Ok(other) => Err(fail(CHECK, format!("lookup after recovery: got {other:?}"))),
+        Err(e) => Err(backend_failed(CHECK, e)),
+    }
+}
+
+/// Every kind of garbage reply to `create_invoice` is [`BackendError::InvalidReply`], and so
+/// is a non-protocol reply to `lookup_invoice`.
+pub async fn garbage_is_invalid_reply(backend: &dyn Backend, peer: &dyn PeerControl) -> Outcome {
+    const CHECK: &str = "garbage_is_invalid_reply";
+    let issued = create_checked(CHECK, backend, sample_request()).await?;
+    for kind in GarbageKind::ALL {
+        let mode = Mode::Garbage(kind);
+        if !peer.supports(&mode) {
+            continue;
+        }
+        with_mode(peer, mode, async {
+            let what = format!("create_invoice with {kind:?} garbage");
+            expect_kind(
+                CHECK,
+                &what,
+                backend.create_invoice(sample_request()).await,
+                "invalid_reply",
+            )?;
+            if kind == GarbageKind::NotJson {
+                let what = format!("lookup_invoice with {kind:?} garbage");
+                expect_kind(
+                    CHECK,
+                    &what,
+                    backend.lookup_invoice(issued.payment_hash).await,
+                    "invalid_reply",
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// A signed invoice for another amount than requested is [`BackendError::InvalidReply`].
+pub async fn wrong_amount_is_invalid_reply(
+    backend: &dyn Backend,
+    peer: &dyn PeerControl,
+) -> Outcome {
+    const CHECK: &str = "wrong_amount_is_invalid_reply";
+    if !peer.supports(&Mode::WrongAmount) {
+        return Ok(());
+    }
+    with_mode(peer, Mode::WrongAmount, async {
+        expect_kind(
+            CHECK,
+            "create_invoice",
+            backend.create_invoice(sample_request()).await,
+            "invalid_reply",
+        )
+    })
+    .await
+}
+
+/// After the peer settles an invoice, lookup reports `Settled`; a reported preimage is the one
+/// the peer revealed and hashes to the payment hash.
+pub async fn settled_lookup(backend: &dyn Backend, peer: &dyn PeerControl) -> Outcome {
+    const CHECK: &str = "settled_lookup";
+    let inv = create_checked(CHECK, backend, sample_request()).await?;
+    let hash = inv.payment_hash;
+    let revealed = peer
+        .settle(inv)
+        .await
+        .map_err(|e| fail(CHECK, format!("settling at the peer failed: {e}")))?;
+    match backend.lookup_invoice(hash).await {
+        Ok(Settlement::Settled { preimage: None }) => Ok(()),
+        Ok(Settlement::Settled { preimage: Some(p) }) if p == revealed => {
+            check_preimage(backend.name(), &hash, &p).map_err(|e| fail(CHECK, e.to_string()))
+        }
+        Ok(Settlement::Settled { preimage: Some(_) }) => Err(fail(
+            CHECK,
+            "reported preimage differs from the one the peer revealed",
+        )),
+        Ok(other) => Err(fail(CHECK, format!("got {other:?} after settlement"))),
+        Err(e) => Err(backend_failed(CHECK, e)),
+    }
+}
+
+/// Runs every fault check against a backend configured with `timeout`, stopping at the first
+/// failure. The peer is left in [`Mode::Normal`].
+pub async fn run_faults(
+    backend: &dyn Backend,
+    peer: &dyn PeerControl,
+    timeout: Duration,
+) -> Outcome {
+    times_out_against_slow_peer(backend, peer, timeout).await?;
+    down_is_unavailable(backend, peer).await?;
+    recovers_after_down(backend, peer).await?;
+    garbage_is_invalid_reply(backend, peer).await?;
+    wrong_amount_is_invalid_reply(backend, peer).await?;
+    settled_lookup(backend, peer).await?;
+    Ok(())
+}
+
+/// [`Failover`] over `[primary, secondary]`: while `primary`'s peer is down, invoices come
+/// from `secondary` (and the failure is reported to the hook); lookups reach the issuer;
+/// once the peer is back, `primary` issues again. `secondary` must report hashes it did not
+/// issue as `Unknown`.
+pub async fn failover_skips_down_backend(
+    primary: Arc<dyn Backend>,
+    peer: &dyn PeerControl,
+    secondary: Arc<dyn Backend>,
+) -> Outcome {
+    const CHECK: &str = "failover_skips_down_backend";
+    if !peer.supports(&Mode::Down) {
+        return Ok(());
+    }
+    let primary_name = primary.name();
+    let seen: Arc<Mutex<Vec<BackendError>>> = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let failover = Failover::new(vec![primary, Arc::clone(&secondary)]).on_failure(move |e| {
+        if let Ok(mut v) = sink.lock() {
+            v.push(e.clone());
+        }
+    });
+    let reported = |seen: &Arc<Mutex<Vec<BackendError>>>| -> Vec<(&'static str, &'static str)> {
+        seen.lock()
+            .map(|v| v.iter().map(|e| (e.backend(), e.kind())).collect())
+            .unwrap_or_default()
+    };
+
+    // `with_mode` returns an Outcome: the invoice comes out through a slot.
+    let slot: Mutex<Option<Invoice>> = Mutex::new(None);
+    with_mode(peer, Mode::Down, async {
+        let inv = create_checked(CHECK, &failover, sample_request()).await?;
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(inv);
+        }
+        Ok(())
+    })
+    .await?;
+    let inv = slot
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take())
+        .ok_or_else(|| fail(CHECK, "no invoice while the primary was down"))?;
+    if reported(&seen) != [(primary_name, "unavailable")] {
+        return Err(fail(
+            CHECK,
+            format!(
+                "hook saw {:?}, expected one unavailable error from {primary_name}",
+                reported(&seen)
+            ),
+        ));
+    }
+    match secondary.lookup_invoice(inv.payment_hash).await {
+        Ok(Settlement::Open) => {}
+        other => {
+            return Err(fail(
+                CHECK,
+                format!("the secondary does not know the invoice: {other:?}"),
+            ))
+        }
+    }
+    match failover.lookup_invoice(inv.payment_hash).await {
+        Ok(Settlement::Open) => {}
+        other => return Err(fail(CHECK, format!("failover lookup: {other:?}"))),
+    }
+
+    // Primary back: it issues again, without a new failure.
+    let again = create_checked(CHECK, &failover, sample_request()).await?;
+    if reported(&seen).len() != 1 {
+        return Err(fail(
+            CHECK,
+            format!("hook saw {:?} after recovery", reported(&seen)),
+        ));
+    }
+    match secondary.lookup_invoice(again.payment_hash).await {
+        Ok(Settlement::Unknown) => {}
+        other => {
+            return Err(fail(
+                CHECK,
+                format!("after recovery the secondary issued the invoice: {other:?}"),
+            ))
+        }
+    }
+    match failover.lookup_invoice(again.payment_hash).await {
+        Ok(Settlement::Open) => Ok(()),
+        other => Err(fail(
+            CHECK,
+            format!("failover lookup after recovery: {other:?}"),
+        )),
+    }
 }

@@ -10,6 +10,7 @@
 //!   `Send + Sync` and its futures are `Send`);
 //! - the reply checks every backend runs on what its node returned ([`check_invoice`],
 //!   [`check_preimage`]) and a timeout wrapper ([`with_timeout`]);
+//! - [`Failover`]: several backends tried in order, behind one;
 //! - with the `conformance` feature, a shared test suite every backend's tests call.
 //!
 //! No nginx type and no `unsafe` here.
@@ -17,6 +18,7 @@
 mod backend;
 mod check;
 mod error;
+pub mod failover;
 mod timeout;
 mod types;
 
@@ -29,5 +31,6 @@ pub use lightning_invoice;
 pub use backend::{Backend, BoxFuture};
 pub use check::{check_invoice, check_payee, check_preimage, parse_bolt11, MAX_BOLT11_LEN};
 pub use error::BackendError;
+pub use failover::Failover;
 pub use timeout::with_timeout;
 pub use types::{Invoice, InvoiceRequest, Settlement, MAX_INVOICE_AMOUNT_MSAT};

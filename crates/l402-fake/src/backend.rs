@@ -5,9 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::{Secp256k1, SignOnly};
-use l402_backend::{
-    Backend, BackendError, BoxFuture, Invoice, InvoiceRequest, Settlement,
-};
+use l402_backend::{Backend, BackendError, BoxFuture, Invoice, InvoiceRequest, Settlement};
 use lightning_invoice::{CreationError, Currency};
 
 use crate::invoice::issue;
@@ -91,6 +89,9 @@ pub struct FakeBackend {
     config: FakeConfig,
     secp: Secp256k1<SignOnly>,
     store: Mutex<Store>,
+    /// Simulated peer mode (test-only, see `faults.rs`).
+    #[cfg(feature = "faults")]
+    pub(crate) fault: Mutex<l402_backend::conformance::Mode>,
 }
 
 impl FakeBackend {
@@ -102,6 +103,8 @@ impl FakeBackend {
             config,
             secp: Secp256k1::signing_only(),
             store,
+            #[cfg(feature = "faults")]
+            fault: Mutex::new(l402_backend::conformance::Mode::Normal),
         }
     }
 
@@ -149,7 +152,7 @@ impl FakeBackend {
     }
 
     /// Validates the request, issues and self-checks the invoice, and remembers it.
-    fn create(&self, req: &InvoiceRequest) -> Result<Invoice, BackendError> {
+    pub(crate) fn create(&self, req: &InvoiceRequest) -> Result<Invoice, BackendError> {
         if req.amount_msat == 0 {
             return Err(Self::rejected("amount must be at least 1 msat"));
         }
@@ -227,6 +230,10 @@ impl Backend for FakeBackend {
             if !self.config.delay.is_zero() {
                 tokio::time::sleep(self.config.delay).await;
             }
+            #[cfg(feature = "faults")]
+            if let Some(reply) = self.faulty_create(&req).await {
+                return reply;
+            }
             self.create(&req)
         })
     }
@@ -235,8 +242,18 @@ impl Backend for FakeBackend {
         &self,
         payment_hash: [u8; 32],
     ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
-        let state = self.store().lookup(&payment_hash, now_unix());
-        Box::pin(async move { Ok(state) })
+        #[cfg(feature = "faults")]
+        return Box::pin(async move {
+            if let Some(reply) = self.faulty_lookup().await {
+                return reply;
+            }
+            Ok(self.store().lookup(&payment_hash, now_unix()))
+        });
+        #[cfg(not(feature = "faults"))]
+        {
+            let state = self.store().lookup(&payment_hash, now_unix());
+            Box::pin(async move { Ok(state) })
+        }
     }
 }
 

@@ -13,6 +13,8 @@
 
 mod backend;
 pub mod derive;
+#[cfg(feature = "faults")]
+mod faults;
 mod invoice;
 mod pay;
 mod secret;

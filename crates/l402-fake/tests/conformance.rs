@@ -173,3 +173,100 @@ async fn suite_catches_lying_backends() {
         .unwrap_err();
     assert!(failure.detail.contains("preimage"), "{failure}");
 }
+
+mod faults {
+    use super::*;
+    use l402_backend::conformance::{GarbageKind, Mode, PeerControl};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn fake_passes_run_faults() {
+        let backend = fake();
+        conformance::run_faults(
+            backend.as_ref(),
+            backend.as_ref(),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap();
+        assert_eq!(backend.fault_mode(), Mode::Normal);
+    }
+
+    #[tokio::test]
+    async fn fake_passes_failover_check() {
+        let primary = fake();
+        let secondary: Arc<dyn Backend> = fake();
+        conformance::failover_skips_down_backend(
+            Arc::clone(&primary) as Arc<dyn Backend>,
+            primary.as_ref(),
+            secondary,
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn fake_fault_modes_classify_like_a_real_peer() {
+        let backend = fake();
+        let req = conformance::sample_request();
+        let cases = [
+            (Mode::Down, "unavailable"),
+            (Mode::Garbage(GarbageKind::Unparsable), "invalid_reply"),
+            (Mode::Garbage(GarbageKind::WrongHash), "invalid_reply"),
+            (Mode::Garbage(GarbageKind::NotJson), "invalid_reply"),
+            (Mode::WrongAmount, "invalid_reply"),
+        ];
+        for (mode, kind) in cases {
+            backend.set_mode(mode).await;
+            let err = backend.create_invoice(req.clone()).await.unwrap_err();
+            assert_eq!(err.kind(), kind, "{mode:?}: {err}");
+            assert_eq!(err.backend(), "fake");
+        }
+        backend.set_mode(Mode::Normal).await;
+        backend.create_invoice(req).await.unwrap();
+        assert!(!backend.supports(&Mode::Slow(Duration::from_millis(1))));
+    }
+
+    /// The suite's fault checks catch a backend that ignores its peer's faults.
+    #[tokio::test]
+    async fn run_faults_catches_a_backend_that_hides_faults() {
+        struct Hider(Arc<FakeBackend>);
+        impl Backend for Hider {
+            fn name(&self) -> &'static str {
+                "hider"
+            }
+            fn create_invoice(
+                &self,
+                req: InvoiceRequest,
+            ) -> BoxFuture<'_, Result<Invoice, BackendError>> {
+                Box::pin(async move {
+                    match self.0.create_invoice(req.clone()).await {
+                        // "Recovers" from a wrong amount by passing the error off as a refusal.
+                        Err(BackendError::InvalidReply { .. }) => Err(BackendError::Rejected {
+                            backend: "hider",
+                            cause: "hidden".into(),
+                        }),
+                        other => other,
+                    }
+                })
+            }
+            fn lookup_invoice(
+                &self,
+                hash: [u8; 32],
+            ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+                self.0.lookup_invoice(hash)
+            }
+        }
+        let inner = fake();
+        let hider = Hider(Arc::clone(&inner));
+        let failure = conformance::run_faults(&hider, inner.as_ref(), Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert_eq!(failure.check, "garbage_is_invalid_reply", "{failure}");
+        assert_eq!(
+            inner.fault_mode(),
+            Mode::Normal,
+            "peer left in a fault mode"
+        );
+    }
+}
