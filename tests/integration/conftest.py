@@ -37,7 +37,7 @@ def wait_port(port, timeout=10.0):
                 return
         except OSError:
             time.sleep(0.02)
-    raise RuntimeError(f"nginx did not listen on {port}")
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
 class Nginx:

@@ -53,11 +53,27 @@ class Redis:
         return p.stdout
 
 
+def cluster_port():
+    """A free port whose cluster bus port (port + 10000) is free and valid too."""
+    import random
+    import socket
+    for _ in range(200):
+        p = random.randint(20000, 29999)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", p))
+                b.bind(("127.0.0.1", p + 10000))
+            return p
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 class RedisCluster:
     """Three masters, no replicas (`redis-cli --cluster create`)."""
 
     def __init__(self, nodes=3):
-        self.nodes = [Redis(extra=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+        self.nodes = [Redis(port=cluster_port(), extra=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                                    "--cluster-node-timeout", "2000"]) for _ in range(nodes)]
 
     def start(self):

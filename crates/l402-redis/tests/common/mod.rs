@@ -16,6 +16,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A free port below 55536 whose cluster bus port (port + 10000) is free too.
+pub fn cluster_port() -> u16 {
+    for _ in 0..1000 {
+        let p = free_port();
+        if p > 55_535 {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", p + 10_000)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no free port pair for a cluster node");
+}
+
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
@@ -49,7 +63,8 @@ pub struct Redis {
 impl Redis {
     /// A standalone server on a free port with extra `args`.
     pub fn start(extra: &[&str]) -> Redis {
-        let port = free_port();
+        // A cluster node also listens on port + 10000 (its bus): that must be a valid, free port.
+        let port = if extra.contains(&"--cluster-enabled") { cluster_port() } else { free_port() };
         let dir = TempDir::new("srv");
         let mut r = Redis {
             port,
