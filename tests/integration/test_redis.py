@@ -13,16 +13,22 @@ from test_usage import USED_UP, present_concurrently
 
 @pytest.fixture
 def redis():
-    r = Redis(persist=True).start()
-    yield r
-    r.stop()
+    r = Redis(persist=True)
+    try:
+        r.start()
+        yield r
+    finally:
+        r.stop()
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = RedisCluster().start()
-    yield c
-    c.stop()
+    c = RedisCluster()
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
 
 
 def redis_config(directive, uses=None, loc=""):
