@@ -103,3 +103,36 @@ class RedisCluster:
             out = n.cli("--scan", "--pattern", pattern)
             total += len([l for l in out.splitlines() if l.strip()])
         return total
+
+
+class RedisSentinel:
+    """A master and one sentinel monitoring it as `mymaster`."""
+
+    def __init__(self):
+        self.master = Redis()
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="l402-sentinel-")
+        self.proc = None
+
+    def start(self):
+        self.master.start()
+        conf = os.path.join(self.dir, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write(f"port {self.port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                    f"sentinel monitor mymaster 127.0.0.1 {self.master.port} 1\n"
+                    "sentinel down-after-milliseconds mymaster 1000\n")
+        self.proc = subprocess.Popen([REDIS, conf, "--sentinel"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    @property
+    def directive(self):
+        return f"l402_redis sentinel=mymaster redis://127.0.0.1:{self.port};"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.master.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

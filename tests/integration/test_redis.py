@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from conftest import auth, buy, paid_config, parse_challenge
-from redis_peers import Redis, RedisCluster
+from redis_peers import Redis, RedisCluster, RedisSentinel
 from test_pricing import invoice_msat
 from test_usage import USED_UP, present_concurrently
 
@@ -234,3 +234,16 @@ def test_redis_password_never_logged(make_nginx):
         assert "cannot claim a token use in Redis" in log
     finally:
         r.stop()
+
+
+def test_sentinel(make_nginx):
+    s = RedisSentinel()
+    try:
+        s.start()
+        n = make_nginx(redis_config(s.directive), workers=2)
+        mac, pre = buy(n)
+        codes = present_concurrently(n.url + "/protected/", auth(mac, pre), 50)
+        assert codes.count(200) == 1, codes
+        assert len(s.master.cli("--scan", "--pattern", "l402:use:*").split()) == 1
+    finally:
+        s.stop()
