@@ -79,6 +79,17 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
         }
     };
     BACKEND.with(|b| *b.borrow_mut() = Some(backend));
+    if let StoreSettings::Zone(zone) = &settings.store {
+        // SAFETY: main thread of a worker; the cycle's zones are initialised.
+        let slots = unsafe { zone.capacity() };
+        ngx::ngx_log_error!(
+            ngx::ffi::NGX_LOG_INFO,
+            log,
+            "l402: usage zone ready: {} slots (one per token with uses left to count, \
+             ~94 % usable before new claims are refused)",
+            slots
+        );
+    }
     if let StoreSettings::Redis(cfg) = &settings.store {
         // No I/O here: the store connects on first use, inside the runtime.
         let store = RedisStore::new(cfg.clone());

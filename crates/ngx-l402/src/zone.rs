@@ -102,9 +102,13 @@ unsafe fn init(zone: *mut ngx_shm_zone_t, old: *mut c_void) -> ngx_int_t {
         }
         let page = page_size();
         let mut bytes = (*pool).pfree.saturating_sub(1) * page;
+        // We probe for the largest block that fits: a refusal here is expected, not an error
+        // worth nginx's "ngx_slab_alloc() failed: no memory" line.
+        (*pool).set_log_nomem(0);
         loop {
             let slots = (bytes.saturating_sub(size_of::<Header>()) / SLOT_SIZE) / PROBE_WINDOW * PROBE_WINDOW;
             if slots < PROBE_WINDOW {
+                (*pool).set_log_nomem(1);
                 return NGX_ERROR;
             }
             let total = size_of::<Header>() + slots * SLOT_SIZE;
@@ -118,6 +122,7 @@ unsafe fn init(zone: *mut ngx_shm_zone_t, old: *mut c_void) -> ngx_int_t {
             (*header).magic = MAGIC;
             (*header).slots = slots as u64;
             (*pool).data = p;
+            (*pool).set_log_nomem(1);
             (*zone).data = p;
             return NGX_OK;
         }
