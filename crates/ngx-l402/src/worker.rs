@@ -70,13 +70,15 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
     for b in &settings.backends {
         match build_backend(b) {
             Ok(backend) => built.push(backend),
-            Err(e) => ngx::ngx_log_error!(
-                NGX_LOG_ERR,
-                log,
-                "l402: cannot start the {} payment backend: {}",
-                b.kind().name(),
-                e
-            ),
+            Err(e) => {
+                ngx::ngx_log_error!(
+                    NGX_LOG_ERR,
+                    log,
+                    "l402: cannot start the {} payment backend: {}",
+                    b.kind().name(),
+                    e
+                );
+            }
         }
         if matches!(b, BackendSettings::Fake { .. }) {
             ngx::ngx_log_error!(
