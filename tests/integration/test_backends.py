@@ -23,20 +23,22 @@ TARGET = os.environ.get("L402_TESTNODE_DIR") or os.path.join(
 ECLAIR_PASSWORD = "eclair-test-password-7f3a"
 
 
-def testnode_bin(name):
+def node_binary(name):
     path = os.path.join(TARGET, name)
     if not os.path.exists(path):
         subprocess.run(["cargo", "build", "--release", "-p", name], cwd=ROOT, check=True)
     return path
 
 
-class TestNode:
+class NodeProcess:
     """One test server process; `control` is its control base URL."""
 
     def __init__(self, argv, ready):
         self.dir = tempfile.mkdtemp(prefix="l402-testnode-")
+        os.chmod(self.dir, 0o755)  # nginx workers may run as "nobody"
+        # umask 0: the CLN socket (made again after `down`) must be connectable by the workers.
         self.proc = subprocess.Popen(argv(self.dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+                                     text=True, preexec_fn=lambda: os.umask(0))
         self.lines = {}
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -92,8 +94,8 @@ class TestNode:
 
 @pytest.fixture
 def lnd():
-    exe = testnode_bin("testnode-lnd")
-    n = TestNode(lambda d: [exe, "--dir", d, "--grpc-port", "0", "--control-port", "0"],
+    exe = node_binary("testnode-lnd")
+    n = NodeProcess(lambda d: [exe, "--dir", d, "--grpc-port", "0", "--control-port", "0"],
                  lambda line: line == "ready")
     n.address = n.lines["grpc"]
     n.macaroon = n.lines["macaroon"]
@@ -104,14 +106,14 @@ def lnd():
 
 @pytest.fixture
 def cln():
-    exe = testnode_bin("testnode-cln")
+    exe = node_binary("testnode-cln")
     sock = {}
 
     def argv(d):
         sock["path"] = os.path.join(d, "lightning-rpc")
         return [exe, "--socket", sock["path"], "--control-port", "0"]
 
-    n = TestNode(argv, lambda line: " offer " in line)
+    n = NodeProcess(argv, lambda line: " offer " in line)
     n.socket = sock["path"]
     n.offer = n.lines["offer"]
     yield n
@@ -120,7 +122,7 @@ def cln():
 
 @pytest.fixture
 def eclair():
-    exe = testnode_bin("testnode-eclair")
+    exe = node_binary("testnode-eclair")
     port, cport = free_port(), free_port()
 
     def argv(d):
@@ -129,7 +131,7 @@ def eclair():
             f.write(ECLAIR_PASSWORD + "\n")
         return [exe, "--port", str(port), "--control-port", str(cport), "--password-file", pw]
 
-    n = TestNode(argv, lambda line: " api " in line)
+    n = NodeProcess(argv, lambda line: " api " in line)
     n.address = n.lines["api"]
     n.password_file = os.path.join(n.dir, "password")
     yield n
@@ -193,7 +195,7 @@ def backend_config(kind, node, style):
 
 def pay_flow(n, node):
     r = requests.get(n.url + "/protected/", timeout=10)
-    assert r.status_code == 402, (r.status_code, r.headers)
+    assert r.status_code == 402, (r.status_code, r.headers, n.error_log()[-1500:])
     mac, invoice = parse_challenge(r)
     assert invoice.startswith("lnbcrt"), invoice
     preimage = node.settle(invoice)
