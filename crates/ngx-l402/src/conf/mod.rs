@@ -128,11 +128,15 @@ impl Settings {
         self.call_timeout() + redis + Duration::from_secs(1)
     }
 
-    /// Time limit of one call to the (failover) backend: every backend in the list may use
-    /// its own `backend_timeout` in turn.
+    /// Time limit of one call to the (failover) backend: `backend_timeout` for one backend;
+    /// with a failover list each backend may use its own `backend_timeout` in turn (the LND,
+    /// CLN and Eclair backends bound each of their calls by it), plus a margin.
     pub fn call_timeout(&self) -> Duration {
-        let n = u32::try_from(self.backends.len()).unwrap_or(u32::MAX).max(1);
-        self.backend_timeout.saturating_mul(n) + Duration::from_millis(100)
+        match u32::try_from(self.backends.len()) {
+            Ok(0 | 1) => self.backend_timeout,
+            Ok(n) => self.backend_timeout.saturating_mul(n) + Duration::from_millis(100),
+            Err(_) => self.backend_timeout,
+        }
     }
 
     /// The fake backend's node secret, when the fake backend is configured (`l402_fake_pay`).
