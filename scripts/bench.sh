@@ -5,16 +5,25 @@
 #   /paid/       l402 on, valid reusable token (signature + caveat check per request)
 #   /claim/      l402 on, l402_token_uses 1000000000: the same token, and every request also
 #                claims one use in the shared memory zone (the single-use path's work)
-#   claim-redis  the same /claim/ location on a second nginx whose claims live in a local Redis
+#   claim-redis  the same /claim/ location on a fourth nginx whose claims live in a local Redis
 #                (every request: one Lua script through the worker's runtime and back)
 #   /challenge/  l402 on, no token             (invoice + macaroon per request: fake backend)
+#   challenge-lnd  the same challenge path on a second nginx whose backend is LND (the repo's
+#                gRPC test server, crates/testnode-lnd, over TLS with a macaroon); reported also
+#                as a ratio to the fake backend's challenge path of the same run
 # Prints requests/s, p99 latency and the ratio to plain nginx of the same run.
+# Then the slow-backend isolation figure: a third nginx (2 workers) with the fake backend delayed
+# 1 s (l402_fake_delay 1s) gets a steady stream of challenges (wrk -c50 on the paid location)
+# while another wrk measures its free location; reported as free req/s under that load divided
+# by free req/s unloaded (goal >= 0.90).
 # Env: DURATION (default 10s), CONNS (default 32), THREADS (default 1).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh" bench
 "$root/scripts/build.sh" >/dev/null
 duration=${DURATION:-10s}; conns=${CONNS:-32}; threads=${THREADS:-1}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+cargo build --release --quiet -p testnode-lnd
 dir=$(mktemp -d /tmp/l402-bench.XXXXXX); chmod 755 "$dir"
 mkdir -p "$dir/logs" "$dir/conf"
 for p in plain paid claim challenge; do mkdir -p "$dir/html/$p"; done
@@ -44,48 +53,48 @@ http {
     }
 }
 CONF
-# The second instance: same key, same service, claims in Redis.
-rport=$((port + 1)); port2=$((port + 2))
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
-  --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --daemonize yes >/dev/null
-mkdir -p "$dir/r/logs" "$dir/r/conf"; cp "$dir/conf/root.key" "$dir/r/conf/"
-cat >"$dir/r/conf/nginx.conf" <<CONF
-load_module $root/build/modules/ngx_http_l402_module.so;
-worker_processes 2;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    l402_root_key_file root.key;
-    l402_backend fake;
-    l402_redis redis://127.0.0.1:$rport;
-    server {
-        listen 127.0.0.1:$port2;
-        root $dir/html;
-        location /claim/ { l402 on; l402_service bench; l402_token_uses 1000000000; }
-    }
-}
-CONF
 nginx=$root/build/nginx/sbin/nginx
 "$nginx" -p "$dir" 2>/dev/null
-"$nginx" -p "$dir/r" 2>/dev/null
-trap '"$nginx" -p "$dir" -s stop 2>/dev/null; "$nginx" -p "$dir/r" -s stop 2>/dev/null; redis-cli -p $rport shutdown nosave >/dev/null 2>&1; sleep 0.5; rm -rf "$dir"' EXIT
+
+# The LND test server and a second nginx using it; a third nginx with a 1 s fake backend.
+mkdir -p "$dir/lnd"
+"$CARGO_TARGET_DIR/release/testnode-lnd" --dir "$dir/lnd" >"$dir/lnd/out" 2>&1 &
+lnd_pid=$!
+rport=$((port + 3)); port4=$((port + 4))
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+  --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --daemonize yes >/dev/null
+trap '"$nginx" -p "$dir" -s stop 2>/dev/null; for n in n2 n3 n4; do "$nginx" -p "$dir/$n" -s stop 2>/dev/null; done; kill $lnd_pid 2>/dev/null; redis-cli -p $rport shutdown nosave >/dev/null 2>&1; sleep 0.5; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do grep -q '^ready' "$dir/lnd/out" && break; sleep 0.1; done
+lnd_grpc=$(awk '$1=="grpc" {print $2}' "$dir/lnd/out")
+port2=$((port + 1)); port3=$((port + 2))
+for n in n2 n3 n4; do mkdir -p "$dir/$n/logs" "$dir/$n/conf"; cp "$dir/conf/root.key" "$dir/$n/conf/"; ln -s "$dir/html" "$dir/$n/html"; done
+sed -e "s|l402_backend fake;|l402_backend lnd; l402_lnd_address $lnd_grpc; l402_lnd_macaroon_file $dir/lnd/admin.macaroon; l402_lnd_cert_file $dir/lnd/tls.cert;|" \
+    -e "s|listen 127.0.0.1:$port;|listen 127.0.0.1:$port2;|" -e '/l402_fake_pay/d' \
+    "$dir/conf/nginx.conf" >"$dir/n2/conf/nginx.conf"
+sed -e "s|l402_backend fake;|l402_backend fake; l402_fake_delay 1s;|" \
+    -e "s|listen 127.0.0.1:$port;|listen 127.0.0.1:$port3;|" \
+    "$dir/conf/nginx.conf" >"$dir/n3/conf/nginx.conf"
+# The fourth: same key and service, claims in Redis.
+sed -e "s|l402_backend fake;|l402_backend fake; l402_redis redis://127.0.0.1:$rport;|" \
+    -e "s|listen 127.0.0.1:$port;|listen 127.0.0.1:$port4;|" \
+    "$dir/conf/nginx.conf" >"$dir/n4/conf/nginx.conf"
+"$nginx" -p "$dir/n2" 2>/dev/null
+"$nginx" -p "$dir/n3" 2>/dev/null
+"$nginx" -p "$dir/n4" 2>/dev/null
 sleep 0.5
 url=http://127.0.0.1:$port
-url2=http://127.0.0.1:$port2
 hdr=$(curl -s -D - -o /dev/null "$url/challenge/" | tr -d '\r' | grep -i '^www-authenticate: L402')
 mac=$(echo "$hdr" | sed -E 's/.*macaroon="([^"]+)".*/\1/')
 inv=$(echo "$hdr" | sed -E 's/.*invoice="([^"]+)".*/\1/')
 pre=$(curl -s "$url/pay?invoice=$inv")
 auth="Authorization: L402 $mac:$pre"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url/paid/")" = 200 ] || { echo "token not accepted"; exit 1; }
-[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url2/claim/")" = 200 ] || { echo "token not accepted with Redis"; exit 1; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "http://127.0.0.1:$port4/claim/")" = 200 ] || { echo "token not accepted with Redis"; exit 1; }
 
-run() { # name path [header] [base url]
-  local out rps p99 base=${4:-$url}
-  if [ -n "${3:-}" ]; then out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency -H "$3" "$base$2")
-  else out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "$base$2"); fi
+run() { # name path [header]
+  local out rps p99
+  if [ -n "${3:-}" ]; then out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency -H "$3" "$url$2")
+  else out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "$url$2"); fi
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   codes=$(echo "$out" | awk '/Non-2xx/ {print $5}')
@@ -100,8 +109,9 @@ for i in $(seq "$rounds"); do
   run plain+hdr /plain/ "$auth" >>"$dir/results"
   run paid /paid/ "$auth" >>"$dir/results"
   run claim /claim/ "$auth" >>"$dir/results"
-  run claim-redis /claim/ "$auth" "$url2" >>"$dir/results"
+  url=http://127.0.0.1:$port4 run claim-redis /claim/ "$auth" >>"$dir/results"
   run challenge /challenge/ >>"$dir/results"
+  url=http://127.0.0.1:$port2 run challenge-lnd /challenge/ >>"$dir/results"
 done
 median() { grep "^$1 " "$dir/results" | sort -k2 -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 echo
@@ -109,8 +119,27 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "wrk -t$threads -c$conns -d$duration, median of $rounds interleaved rounds, nginx 2 workers, 512-byte file, loopback"
 printf '%-10s %12s %10s %12s %10s\n' path req/s p99 non-2xx ratio
 base=$(median plain | awk '{print $2}')
-for name in plain plain+hdr paid claim claim-redis challenge; do
+for name in plain plain+hdr paid claim claim-redis challenge challenge-lnd; do
   set -- $(median "$name")
-  printf '%-10s %12s %10s %12s %10.3f\n' "$1" "$2" "$3" "$4" "$(echo "$2 / $base" | bc -l)"
+  printf '%-13s %12s %10s %12s %10.3f\n' "$1" "$2" "$3" "$4" "$(echo "$2 / $base" | bc -l)"
 done
-grep -E '\[(alert|crit|emerg)\]' "$dir/logs/error.log" "$dir/r/logs/error.log" && { echo "errors in the log"; exit 1; } || true
+fake_ch=$(median challenge | awk '{print $2}'); lnd_ch=$(median challenge-lnd | awk '{print $2}')
+printf 'challenge path, LND test server / fake backend: %.3f\n' "$(echo "$lnd_ch / $fake_ch" | bc -l)"
+
+# Slow-backend isolation (third nginx, fake backend delayed 1 s).
+url3=http://127.0.0.1:$port3
+unloaded=$(url=$url3 run free /plain/ | awk '{print $2}')
+secs=${duration%s}
+wrk -t1 -c50 -d"$((secs + 2))s" --timeout 10s "$url3/challenge/" >"$dir/slow.out" &
+slow_pid=$!
+sleep 1
+loaded=$(url=$url3 run free-loaded /plain/ | awk '{print $2}')
+wait $slow_pid
+slow_rps=$(awk '/Requests\/sec/ {print $2}' "$dir/slow.out")
+echo "slow-backend isolation: free location $unloaded req/s unloaded, $loaded req/s while" \
+  "wrk -c50 keeps challenges pending on a 1 s backend ($slow_rps challenges/s):" \
+  "ratio $(printf '%.3f' "$(echo "$loaded / $unloaded" | bc -l)") (goal >= 0.90)"
+for d in "$dir" "$dir/n2" "$dir/n3" "$dir/n4"; do
+  grep -E '\[(alert|crit|emerg)\]' "$d/logs/error.log" && { echo "errors in the log of $d"; exit 1; } || true
+done
+grep -E '\[(alert|crit|emerg)\]' "$dir/logs/error.log" && { echo "errors in the log"; exit 1; } || true

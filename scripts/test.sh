@@ -7,6 +7,11 @@ cd "$root"
 
 echo "==> build (release)"
 "$root/scripts/build.sh"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+
+echo "==> backend test servers (LND gRPC, CLN JSON-RPC, Eclair HTTP)"
+cargo build --release --quiet -p testnode-lnd -p testnode-cln -p testnode-eclair
+export L402_TESTNODE_DIR=$CARGO_TARGET_DIR/release
 
 echo "==> unit and property tests (crates without nginx)"
 cargo test --workspace --exclude ngx-l402 --quiet

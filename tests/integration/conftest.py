@@ -88,7 +88,9 @@ http {{
         with open(self.conf_path, "w") as f:
             f.write(self.conf)
         self.env = dict(os.environ)
-        for k in ("ROOT_KEY", "LN_CLIENT_TYPE", "REDIS_URL"):
+        for k in ("ROOT_KEY", "LN_CLIENT_TYPE", "REDIS_URL", "LND_ADDRESS", "MACAROON_FILE_PATH",
+                  "CERT_FILE_PATH", "CLN_LIGHTNING_RPC_FILE_PATH", "ECLAIR_ADDRESS",
+                  "ECLAIR_PASSWORD", "BOLT12_OFFER"):
             self.env.pop(k, None)
         self.env.update(env or {})
         self.proc = None

@@ -55,7 +55,8 @@ def test_bad_location_values(line, directive):
 
 @pytest.mark.parametrize("main,needle", [
     ("l402_backend nosuch;", "not a known backend"),
-    ("l402_backend lnd;", "not supported by this build yet"),
+    ("l402_backend nwc;", "not supported by this build yet"),
+    ("l402_backend lnd;", "LND_ADDRESS"),
     ("l402_backend fake; l402_backend_timeout 0;", '"l402_backend_timeout"'),
     ("l402_backend fake; l402_backend_timeout forever;", '"l402_backend_timeout"'),
     ("l402_backend fake; l402_fake_delay 1y;", '"l402_fake_delay"'),
@@ -87,7 +88,8 @@ def test_short_key_file(tmp_path):
 
 
 @pytest.mark.parametrize("env,needle", [
-    ({"LN_CLIENT_TYPE": "LND"}, "LN_CLIENT_TYPE=LND is not supported"),
+    ({"LN_CLIENT_TYPE": "LNURL"}, "LN_CLIENT_TYPE=LNURL is not supported"),
+    ({"LN_CLIENT_TYPE": "LND"}, "LND_ADDRESS"),
     ({"LN_CLIENT_TYPE": "bogus"}, "not a known backend"),
     ({"ROOT_KEY": "short"}, "ROOT_KEY"),
 ])

@@ -27,11 +27,11 @@ pub mod mint;
 pub mod verify;
 
 pub use challenge::www_authenticate;
-pub use credential::{parse_authorization, parse_hex_macaroon, Credential, CredentialError};
+pub use credential::{parse_authorization, parse_authorization_unpaid, parse_hex_macaroon, Credential, CredentialError};
 pub use crypto::sha256;
 pub use encoding::hex_encode;
 pub use identifier::{Identifier, IdentifierError};
 pub use keys::{KeyError, KeyRing, RootKey};
 pub use macaroon::{Caveat, DecodeError, Macaroon};
 pub use mint::{is_valid_capability_list, is_valid_service_name, MintParams};
-pub use verify::{verify_with_token_key, Rejection, Verified};
+pub use verify::{verify_with_token_key, Rejection, Unpaid, Verified};

@@ -6,6 +6,8 @@
 //!   (the adapter holds the zone's lock and hands this module a `&mut [Slot]`);
 //! - [`price`]: parsing a price from Redis or an nginx variable, and the short per-worker
 //!   cache of Redis prices;
+//! - [`payment`]: the per-worker cache of invoice states for payment detection without a
+//!   preimage;
 //! - [`keys`]: the keys claims and rate entries are stored under, in the zone and in Redis.
 //!
 //! Claims follow Aperture's `ChargeStore` contract: a claim is one atomic step (never
@@ -14,6 +16,7 @@
 
 pub mod keys;
 mod outcome;
+pub mod payment;
 mod policy;
 pub mod price;
 mod rate;

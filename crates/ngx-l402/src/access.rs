@@ -7,7 +7,12 @@ use std::time::Duration;
 
 use std::cell::RefCell;
 
-use l402_core::credential::{is_l402_scheme, parse_authorization, parse_hex_macaroon};
+use l402_backend::Settlement;
+use l402_core::credential::{
+    is_l402_scheme, parse_authorization, parse_authorization_unpaid, parse_hex_macaroon, CredentialError,
+};
+use l402_core::Unpaid;
+use l402_usage::payment::{PaymentCache, PaymentState, DEFAULT_CAPACITY as PAYMENT_CACHE_CAPACITY};
 use l402_core::verify::{CredentialSource, Verified, VerifiedCache};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, HttpModuleServerConf, NgxHttpCoreModule};
@@ -17,7 +22,7 @@ use crate::conf::{derive_service_name, LocConf, Settings, StoreSettings};
 use crate::usage::{self, Admission};
 use crate::ctx::{self, RequestCtx, State};
 use crate::ffi::{NGX_DECLINED, NGX_DONE, NGX_OK};
-use crate::job::{ChallengeError, ChallengeJob, JobOutput};
+use crate::job::{ChallengeError, ChallengeJob, JobOutput, LookupJob};
 use crate::response;
 use crate::worker;
 use crate::Module;
@@ -31,6 +36,8 @@ const VERIFIED_CACHE_GENERATION: usize = 8_192;
 
 thread_local! {
     static VERIFIED: RefCell<VerifiedCache> = RefCell::new(VerifiedCache::new(VERIFIED_CACHE_GENERATION));
+    /// What the backend said about invoices of macaroon-only credentials (payment detection).
+    static PAYMENTS: RefCell<PaymentCache> = RefCell::new(PaymentCache::new(PAYMENT_CACHE_CAPACITY));
 }
 
 /// # Safety
@@ -66,21 +73,94 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             Some((source, raw)) => {
                 let service = service_name(r, lcf);
                 match check_credential(settings, source, raw, service, now) {
-                    Ok(verified) => match usage::admit(r, lcf, settings, &verified, now) {
-                        Admission::Admitted => return NGX_OK,
-                        Admission::Answered(rc) => return rc,
-                        Admission::UsedUp(reason) => Some(reason),
-                        Admission::Claim(job, key) => {
-                            let fresh = RequestCtx { state: State::Waiting, reason: None, claim_key: Some(key), job: None };
-                            return suspend(r, None, fresh, settings, job.run());
-                        }
-                    },
+                    Ok(verified) => return admit_verified(r, None, lcf, settings, &verified, now),
+                    Err(Some(reason))
+                        if reason == CredentialError::MissingPreimage.reason()
+                            && source == CredentialSource::Authorization
+                            && lcf.auto_detect() =>
+                    {
+                        return detect_payment(r, lcf, settings, raw, service, now);
+                    }
                     Err(reason) => reason,
                 }
             }
         };
         challenge(r, None, lcf, settings, now, reason)
     }
+}
+
+/// Claims one use of a verified token; serves, answers, or suspends for a Redis claim.
+/// `ctx` is the request's context when a job ran before (a payment lookup).
+unsafe fn admit_verified(
+    r: *mut ngx_http_request_t,
+    ctx: Option<&mut RequestCtx>,
+    lcf: &LocConf,
+    settings: &Settings,
+    verified: &Verified,
+    now: u64,
+) -> ngx_int_t {
+    // SAFETY: live request, main thread (the caller's contract).
+    unsafe {
+        match usage::admit(r, lcf, settings, verified, now) {
+            Admission::Admitted => NGX_OK,
+            Admission::Answered(rc) => rc,
+            Admission::UsedUp(reason) => challenge(r, ctx, lcf, settings, now, Some(reason)),
+            Admission::Claim(job, key) => {
+                let fresh = RequestCtx { state: State::Waiting, reason: None, claim_key: Some(key), job: None, unpaid: None };
+                suspend(r, ctx, fresh, settings, job.run())
+            }
+        }
+    }
+}
+
+/// `l402_auto_detect_payment on` and a macaroon without preimage: verify the macaroon's
+/// signature and caveats first, then (cached per worker, else by a lookup job) ask the backend
+/// whether its invoice is settled. Never creates an invoice while the invoice is open.
+unsafe fn detect_payment(
+    r: *mut ngx_http_request_t,
+    lcf: &LocConf,
+    settings: &Settings,
+    raw: &[u8],
+    service: &str,
+    now: u64,
+) -> ngx_int_t {
+    // SAFETY: live request, main thread (the caller's contract).
+    unsafe {
+        let cred = match parse_authorization_unpaid(raw) {
+            Ok(cred) => cred,
+            Err(e) => return challenge(r, None, lcf, settings, now, Some(e.reason())),
+        };
+        let unpaid = match settings.keys.verify_unpaid(&cred, service, now) {
+            Ok(unpaid) => unpaid,
+            Err(rejection) => return challenge(r, None, lcf, settings, now, Some(rejection.reason())),
+        };
+        let hash = unpaid.payment_hash();
+        match PAYMENTS.with(|c| c.borrow_mut().get(&hash, now_ms())) {
+            Some(PaymentState::Settled) => return admit_verified(r, None, lcf, settings, &unpaid.settled(), now),
+            Some(PaymentState::Open) => return response::payment_pending(r),
+            Some(PaymentState::Gone) => return challenge(r, None, lcf, settings, now, Some(REASON_INVOICE_GONE)),
+            None => {}
+        }
+        let Some(backend) = worker::backend() else {
+            return unavailable(r, "the payment backend is not running in this worker");
+        };
+        let job = LookupJob { backend, payment_hash: hash, timeout: settings.call_timeout() };
+        let fresh = RequestCtx { state: State::Waiting, reason: None, claim_key: None, job: None, unpaid: Some(unpaid) };
+        suspend(r, None, fresh, settings, job.run())
+    }
+}
+
+/// `X-L402-Reason` when a macaroon's invoice expired, was canceled or is unknown to the backend.
+const REASON_INVOICE_GONE: &str = "invoice expired or unknown";
+
+/// Remembers what the backend said about an invoice (payment detection).
+fn remember_payment(unpaid: &Unpaid, state: PaymentState) {
+    PAYMENTS.with(|c| c.borrow_mut().put(unpaid.payment_hash(), state, now_ms(), unpaid.valid_until()));
+}
+
+fn now_ms() -> u64 {
+    let tp = ngx::ffi::ngx_timeofday();
+    u64::try_from(tp.sec).unwrap_or(0).saturating_mul(1_000).saturating_add(tp.msec as u64)
 }
 
 /// Starts a challenge: suspends the request while the invoice is made. `ctx` is the request's
@@ -130,10 +210,10 @@ unsafe fn challenge(
             valid_until: (timeout > 0).then(|| now.saturating_add(timeout)),
             token_id,
             legacy_lsat: settings.legacy_lsat,
-            timeout: settings.backend_timeout,
+            timeout: settings.call_timeout(),
             redis,
         };
-        let fresh = RequestCtx { state: State::Waiting, reason, claim_key: None, job: None };
+        let fresh = RequestCtx { state: State::Waiting, reason, claim_key: None, job: None, unpaid: None };
         suspend(r, ctx, fresh, settings, job.run())
     }
 }
@@ -223,6 +303,32 @@ unsafe fn resume(
                     Err(ChallengeError::Store(e)) => {
                         log(r, NGX_LOG_ERR, &format!("l402: {}; answering 503", ChallengeError::Store(e.clone())));
                         response::unavailable(r, e.retry_after(), "usage store unavailable")
+                    }
+                }
+            }
+            State::Ready(JobOutput::Lookup { outcome, warnings }) => {
+                release(r, ctx);
+                for w in &warnings {
+                    log(r, NGX_LOG_WARN, w);
+                }
+                let Some(unpaid) = ctx.unpaid.take() else { return response::INTERNAL_ERROR };
+                let now = now_secs();
+                match outcome {
+                    Ok(Settlement::Settled { .. }) => {
+                        remember_payment(&unpaid, PaymentState::Settled);
+                        admit_verified(r, Some(ctx), lcf, settings, &unpaid.settled(), now)
+                    }
+                    Ok(Settlement::Open) => {
+                        remember_payment(&unpaid, PaymentState::Open);
+                        response::payment_pending(r)
+                    }
+                    Ok(Settlement::Expired | Settlement::Canceled | Settlement::Unknown) => {
+                        remember_payment(&unpaid, PaymentState::Gone);
+                        challenge(r, Some(ctx), lcf, settings, now, Some(REASON_INVOICE_GONE))
+                    }
+                    Err(e) => {
+                        log(r, NGX_LOG_ERR, &format!("l402: cannot look up a payment: {e}"));
+                        response::unavailable(r, e.retry_after(), "payment backend unavailable")
                     }
                 }
             }

@@ -20,6 +20,9 @@ pub struct RequestCtx {
     pub reason: Option<&'static str>,
     /// The claim key of the token whose use a Redis claim job is claiming.
     pub claim_key: Option<[u8; 16]>,
+    /// The macaroon-only token whose invoice a lookup job is checking
+    /// (`l402_auto_detect_payment`).
+    pub unpaid: Option<l402_core::Unpaid>,
     /// Dropped with the request pool: a result arriving later is discarded.
     pub job: Option<JobGuard>,
 }

@@ -9,7 +9,6 @@ use ngx::ffi::{
 };
 use ngx::http::HttpModuleMainConf;
 
-use crate::conf::BackendSettings;
 use crate::ffi::{add_header_out, NGX_ERROR, NGX_OK};
 use crate::response::{INTERNAL_ERROR, REASON_HEADER};
 use crate::Module;
@@ -39,7 +38,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             return rc;
         }
         let settings = Module::main_conf(&*r).and_then(|m| m.settings.as_deref());
-        let Some(BackendSettings::Fake { secret, .. }) = settings.map(|s| &s.backend) else {
+        let Some(secret) = settings.and_then(|s| s.fake_secret()) else {
             return INTERNAL_ERROR;
         };
         let mut arg = ngx_str_t::empty();

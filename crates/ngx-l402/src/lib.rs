@@ -32,7 +32,7 @@ use ngx::ffi::{
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 
-use crate::conf::{BackendSettings, LocConf, MainConf};
+use crate::conf::{LocConf, MainConf};
 
 /// Marker type carrying the module's nginx glue.
 pub struct Module;
@@ -95,7 +95,7 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     match conf::resolve_main(mcf) {
         Ok(None) => return ffi::NGX_OK, // L402 not used: no handler, zero cost
         Ok(Some(settings)) => {
-            if matches!(settings.backend, BackendSettings::Fake { .. }) {
+            if settings.fake_secret().is_some() {
                 ffi::conf_log(
                     cf,
                     NGX_LOG_WARN,

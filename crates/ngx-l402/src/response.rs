@@ -11,6 +11,9 @@ use crate::job::Challenge;
 /// Header that states, in a few words, why a request was not served.
 pub const REASON_HEADER: &str = "X-L402-Reason";
 
+/// Header on a 402 whose invoice is BOLT12 (`lni1…`), which BOLT11-only wallets cannot pay.
+pub const INVOICE_TYPE_HEADER: &str = "X-L402-Invoice-Type";
+
 pub const PAYMENT_REQUIRED: ngx_int_t = 402;
 pub const SERVICE_UNAVAILABLE: ngx_int_t = 503;
 pub const TOO_MANY_REQUESTS: ngx_int_t = 429;
@@ -37,12 +40,36 @@ pub unsafe fn payment_required(
             }
         }
         add_header_out(r, "Cache-Control", b"no-store");
+        if challenge.bolt12 {
+            add_header_out(r, INVOICE_TYPE_HEADER, b"bolt12");
+        }
         if let Some(reason) = reason {
             add_header_out(r, REASON_HEADER, reason.as_bytes());
         }
     }
     PAYMENT_REQUIRED
 }
+
+/// 402 without a new invoice: the client presented a valid macaroon without preimage
+/// (`l402_auto_detect_payment on`) and its invoice is not paid yet. It should pay the invoice
+/// it already has and ask again after `Retry-After`.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn payment_pending(r: *mut ngx_http_request_t) -> ngx_int_t {
+    // SAFETY: forwarded contract.
+    unsafe {
+        add_header_out(r, "Retry-After", PAYMENT_PENDING_RETRY_AFTER.as_bytes());
+        add_header_out(r, "Cache-Control", b"no-store");
+        add_header_out(r, REASON_HEADER, PAYMENT_PENDING_REASON.as_bytes());
+    }
+    PAYMENT_REQUIRED
+}
+
+/// `X-L402-Reason` of [`payment_pending`].
+pub const PAYMENT_PENDING_REASON: &str = "payment not received yet";
+/// `Retry-After` of [`payment_pending`], seconds (the not-paid answer is cached about as long).
+const PAYMENT_PENDING_RETRY_AFTER: &str = "2";
 
 /// 503 with `Retry-After` when a dependency (the payment backend) cannot answer.
 ///

@@ -4,7 +4,10 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use l402_backend::Backend;
+use l402_backend::{Backend, Failover};
+use l402_cln::{Bolt12Backend, ClnBackend};
+use l402_eclair::EclairBackend;
+use l402_lnd::LndBackend;
 use l402_fake::{FakeBackend, FakeConfig};
 use ngx::ffi::{ngx_cycle_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleConfExt};
@@ -63,8 +66,21 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
     let Some(settings) = settings else { return };
     // SAFETY: `cycle->log` is valid for the life of the process.
     let log = unsafe { (*cycle).log };
-    let backend: Arc<dyn Backend> = match &settings.backend {
-        BackendSettings::Fake { secret, delay, network } => {
+    let mut built: Vec<Arc<dyn Backend>> = Vec::with_capacity(settings.backends.len());
+    for b in &settings.backends {
+        match build_backend(b) {
+            Ok(backend) => built.push(backend),
+            Err(e) => {
+                ngx::ngx_log_error!(
+                    NGX_LOG_ERR,
+                    log,
+                    "l402: cannot start the {} payment backend: {}",
+                    b.kind().name(),
+                    e
+                );
+            }
+        }
+        if matches!(b, BackendSettings::Fake { .. }) {
             ngx::ngx_log_error!(
                 NGX_LOG_WARN,
                 log,
@@ -72,11 +88,18 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
                  real network and anyone can get a preimage from l402_fake_pay; \
                  never use it in production"
             );
-            Arc::new(FakeBackend::new(
-                secret.clone(),
-                FakeConfig { delay: *delay, network: *network, ..FakeConfig::default() },
-            ))
         }
+    }
+    let backend: Arc<dyn Backend> = if built.len() == 1 && settings.backends.len() == 1 {
+        match built.pop() {
+            Some(b) => b,
+            None => return,
+        }
+    } else {
+        // Several backends (or one that could not start): tried in order. Failures are
+        // recorded into the running job's output (the hook runs on the runtime thread, where
+        // nginx's log must not be used); the main thread logs them.
+        Arc::new(Failover::new(built).on_failure(crate::job::record_failure))
     };
     BACKEND.with(|b| *b.borrow_mut() = Some(backend));
     if let StoreSettings::Zone(zone) = &settings.store {
@@ -99,6 +122,23 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
     if let Err(e) = unsafe { bridge::start(cycle, settings.max_pending) } {
         ngx::ngx_log_error!(NGX_LOG_ERR, log, "l402: {}; paid locations will answer 503", e);
     }
+}
+
+/// One backend from its validated settings. Opens no connection: each connects on first use,
+/// inside this worker's runtime.
+fn build_backend(settings: &BackendSettings) -> Result<Arc<dyn Backend>, String> {
+    Ok(match settings {
+        BackendSettings::Fake { secret, delay, network } => Arc::new(FakeBackend::new(
+            secret.clone(),
+            FakeConfig { delay: *delay, network: *network, ..FakeConfig::default() },
+        )),
+        BackendSettings::Lnd(config) => Arc::new(LndBackend::new(config.clone())),
+        BackendSettings::Cln(config) => Arc::new(ClnBackend::new(config.clone())),
+        BackendSettings::Bolt12(config) => Arc::new(Bolt12Backend::new(config.clone())),
+        BackendSettings::Eclair(config) => {
+            Arc::new(EclairBackend::new(config.clone()).map_err(|e| e.to_string())?)
+        }
+    })
 }
 
 /// `exit_process`.

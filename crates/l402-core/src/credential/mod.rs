@@ -48,6 +48,20 @@ pub fn is_l402_scheme(value: &[u8]) -> bool {
 }
 
 pub fn parse_authorization(value: &[u8]) -> Result<Credential, CredentialError> {
+    parse_header(value, false)
+}
+
+/// Like [`parse_authorization`], but a credential that carries the macaroon only
+/// (`L402 <mac>` or `L402 <mac>:`, no `preimage=` caveat) parses with
+/// `preimage: None` instead of failing with [`CredentialError::MissingPreimage`].
+/// For payment detection by lookup (`l402_auto_detect_payment`): such a credential proves
+/// nothing about payment and is only verified by [`crate::KeyRing::verify_unpaid`].
+/// Every other input gives exactly what [`parse_authorization`] gives.
+pub fn parse_authorization_unpaid(value: &[u8]) -> Result<Credential, CredentialError> {
+    parse_header(value, true)
+}
+
+fn parse_header(value: &[u8], allow_unpaid: bool) -> Result<Credential, CredentialError> {
     if value.len() > MAX_AUTHORIZATION_BYTES {
         return Err(CredentialError::TooLong);
     }
@@ -68,12 +82,16 @@ pub fn parse_authorization(value: &[u8]) -> Result<Credential, CredentialError> 
     };
     let macaroons = decode_candidates(macaroons_part)?;
     let preimage = match header_preimage {
-        Some(preimage) => preimage,
-        None => preimage_from_caveats(&macaroons)?,
+        Some(preimage) => Some(preimage),
+        None => match preimage_from_caveats(&macaroons) {
+            Ok(preimage) => Some(preimage),
+            Err(CredentialError::MissingPreimage) if allow_unpaid => None,
+            Err(e) => return Err(e),
+        },
     };
     Ok(Credential {
         macaroons,
-        preimage: Some(preimage),
+        preimage,
     })
 }
 

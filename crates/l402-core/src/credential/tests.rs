@@ -175,3 +175,48 @@ fn debug_redacts_the_preimage() {
         "no decimal bytes of the preimage either: {text}"
     );
 }
+
+#[test]
+fn unpaid_parse_accepts_a_macaroon_only() {
+    let b64 = mac().to_base64();
+    for form in [format!("L402 {b64}"), format!("L402 {b64}:"), format!("LSAT {b64}:")] {
+        // The normal path still refuses it…
+        assert_eq!(header(&form), Err(CredentialError::MissingPreimage), "{form}");
+        // …the unpaid path keeps the macaroon and no preimage.
+        let cred = parse_authorization_unpaid(form.as_bytes()).unwrap();
+        assert_eq!(
+            cred,
+            Credential {
+                macaroons: vec![mac()],
+                preimage: None
+            }
+        );
+    }
+}
+
+#[test]
+fn unpaid_parse_is_the_normal_parse_otherwise() {
+    let b64 = mac().to_base64();
+    let pre = hex_encode(&PREIMAGE);
+    let with = format!("L402 {b64}:{pre}");
+    assert_eq!(
+        parse_authorization_unpaid(with.as_bytes()),
+        header(&with)
+    );
+    assert_eq!(
+        parse_authorization_unpaid(format!("L402 {b64}:abcd").as_bytes()),
+        Err(CredentialError::MalformedPreimage)
+    );
+    assert_eq!(
+        parse_authorization_unpaid(b"L402 !!!"),
+        Err(CredentialError::MalformedMacaroon)
+    );
+    assert_eq!(
+        parse_authorization_unpaid(b"Bearer x"),
+        Err(CredentialError::UnsupportedScheme)
+    );
+    let mut paid = mac();
+    paid.add_first_party_caveat(&preimage_predicate(&PREIMAGE));
+    let cred = parse_authorization_unpaid(format!("L402 {}", paid.to_base64()).as_bytes()).unwrap();
+    assert_eq!(cred.preimage, Some(PREIMAGE));
+}

@@ -97,6 +97,71 @@ impl KeyRing {
     }
 }
 
+/// A token whose signature and caveats verified but whose payment is not proven: the client
+/// presented no preimage ([`crate::credential::parse_authorization_unpaid`]). It grants nothing
+/// until the payment backend reports [`Unpaid::payment_hash`] settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unpaid(Verified);
+
+impl Unpaid {
+    /// The invoice to look up.
+    pub fn payment_hash(&self) -> [u8; 32] {
+        self.0.payment_hash
+    }
+
+    /// The token id (for caches keyed by token).
+    pub fn token_id(&self) -> [u8; 32] {
+        self.0.token_id
+    }
+
+    /// The effective `<service>_valid_until`, if any.
+    pub fn valid_until(&self) -> Option<u64> {
+        self.0.valid_until
+    }
+
+    /// The grant, once the payment backend has reported the payment hash settled. Calling
+    /// this without that answer would admit an unpaid client.
+    pub fn settled(self) -> Verified {
+        self.0
+    }
+}
+
+impl KeyRing {
+    /// Verifies a credential without a preimage: the same identifier, HMAC chain and caveat
+    /// checks as [`KeyRing::verify`], only `sha256(preimage) == payment_hash` is left to the
+    /// caller, who must ask the payment backend ([`Unpaid::settled`]).
+    ///
+    /// A credential that does carry a preimage (after the `:` or in a `preimage=` caveat) is
+    /// verified by [`KeyRing::verify`] in full: a wrong preimage is never skipped.
+    pub fn verify_unpaid(
+        &self,
+        cred: &Credential,
+        service: &str,
+        now_unix: u64,
+    ) -> Result<Unpaid, Rejection> {
+        let has_caveat_preimage = cred
+            .macaroons
+            .iter()
+            .any(|mac| preimage_caveats(&mac.caveats).next().is_some());
+        if cred.preimage.is_some() || has_caveat_preimage {
+            return self.verify(cred, service, now_unix).map(Unpaid);
+        }
+        verify_inner(cred, service, now_unix, PreimageCheck::LeftToCaller, |mac, identifier| {
+            self.token_root_keys(&identifier.token_id)
+                .any(|token_root_key| mac.verify_signature(&token_root_key))
+        })
+        .map(Unpaid)
+    }
+}
+
+/// Whether [`verify_inner`] checks the preimage.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PreimageCheck {
+    Required,
+    /// Only through [`KeyRing::verify_unpaid`], which returns [`Unpaid`].
+    LeftToCaller,
+}
+
 /// The same checks as [`KeyRing::verify`] against an explicit per-token root
 /// key (what Aperture stores per token; used by interoperability vectors).
 pub fn verify_with_token_key(
@@ -116,15 +181,31 @@ fn verify_with(
     now_unix: u64,
     signature_ok: impl Fn(&Macaroon, &Identifier) -> bool,
 ) -> Result<Verified, Rejection> {
+    verify_inner(cred, service, now_unix, PreimageCheck::Required, signature_ok)
+}
+
+fn verify_inner(
+    cred: &Credential,
+    service: &str,
+    now_unix: u64,
+    preimage_check: PreimageCheck,
+    signature_ok: impl Fn(&Macaroon, &Identifier) -> bool,
+) -> Result<Verified, Rejection> {
     let (mac, identifier) = cred
         .macaroons
         .iter()
         .find_map(|mac| Identifier::decode(&mac.identifier).ok().map(|id| (mac, id)))
         .ok_or(Rejection::NotL402Identifier)?;
-    let preimage = effective_preimage(cred.preimage, &mac.caveats)?;
-    if !ct_eq(&sha256(&preimage), &identifier.payment_hash) {
-        return Err(Rejection::PreimageMismatch);
-    }
+    let preimage = match preimage_check {
+        PreimageCheck::Required => {
+            let preimage = effective_preimage(cred.preimage, &mac.caveats)?;
+            if !ct_eq(&sha256(&preimage), &identifier.payment_hash) {
+                return Err(Rejection::PreimageMismatch);
+            }
+            Some(preimage)
+        }
+        PreimageCheck::LeftToCaller => None,
+    };
     if !mac.caveats.iter().all(Caveat::is_first_party) {
         return Err(Rejection::ThirdPartyCaveat);
     }
@@ -132,7 +213,9 @@ fn verify_with(
         return Err(Rejection::SignatureMismatch);
     }
     for caveat_preimage in preimage_caveats(&mac.caveats) {
-        let agrees = caveat_preimage.is_ok_and(|value| ct_eq(&value, &preimage));
+        // Without a preimage (LeftToCaller) no preimage caveat can agree.
+        let agrees = caveat_preimage
+            .is_ok_and(|value| preimage.is_some_and(|p| ct_eq(&value, &p)));
         if !agrees {
             return Err(Rejection::PreimageCaveatDisagrees);
         }

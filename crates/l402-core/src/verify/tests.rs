@@ -147,3 +147,67 @@ fn rotation_and_foreign_keys() {
     let token_key = old.minting_token_root_key(&[9; 32]);
     assert!(verify_with_token_key(&cred(vec![mac], Some(PREIMAGE)), &token_key, "svc", 0).is_ok());
 }
+
+#[test]
+fn unpaid_checks_everything_but_the_preimage() {
+    let other = ring(2);
+    let ring = ring(1);
+    let unpaid = ring
+        .verify_unpaid(&cred(vec![minted(&ring)], None), "svc", 99)
+        .unwrap();
+    assert_eq!(unpaid.payment_hash(), sha256(&PREIMAGE));
+    assert_eq!(unpaid.token_id(), [9; 32]);
+    assert_eq!(unpaid.valid_until(), Some(100));
+    assert_eq!(
+        unpaid.settled(),
+        ring.verify(&cred(vec![minted(&ring)], Some(PREIMAGE)), "svc", 99)
+            .unwrap()
+    );
+    // Signature, service and expiry still apply.
+    assert_eq!(
+        other.verify_unpaid(&cred(vec![minted(&ring)], None), "svc", 99),
+        Err(Rejection::SignatureMismatch)
+    );
+    assert_eq!(
+        ring.verify_unpaid(&cred(vec![minted(&ring)], None), "other", 99),
+        Err(Rejection::WrongService)
+    );
+    assert_eq!(
+        ring.verify_unpaid(&cred(vec![minted(&ring)], None), "svc", 100),
+        Err(Rejection::Expired)
+    );
+    let mut tampered = minted(&ring);
+    tampered.caveats.pop();
+    assert_eq!(
+        ring.verify_unpaid(&cred(vec![tampered], None), "svc", 99),
+        Err(Rejection::SignatureMismatch)
+    );
+}
+
+#[test]
+fn unpaid_never_skips_a_presented_preimage() {
+    let ring = ring(1);
+    // A wrong preimage in the credential is checked in full.
+    assert_eq!(
+        ring.verify_unpaid(&cred(vec![minted(&ring)], Some([4; 32])), "svc", 99),
+        Err(Rejection::PreimageMismatch)
+    );
+    // So is a wrong preimage caveat.
+    let mut with_caveat = minted(&ring);
+    with_caveat.add_first_party_caveat(&preimage_predicate(&[4; 32]));
+    assert_eq!(
+        ring.verify_unpaid(&cred(vec![with_caveat], None), "svc", 99),
+        Err(Rejection::PreimageMismatch)
+    );
+    // A malformed preimage caveat is refused as well.
+    let mut malformed = minted(&ring);
+    malformed.add_first_party_caveat(b"preimage=zz");
+    assert!(ring
+        .verify_unpaid(&cred(vec![malformed], None), "svc", 99)
+        .is_err());
+    // The normal path still needs a preimage.
+    assert_eq!(
+        ring.verify(&cred(vec![minted(&ring)], None), "svc", 99),
+        Err(Rejection::MissingPreimage)
+    );
+}

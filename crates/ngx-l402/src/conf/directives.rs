@@ -37,7 +37,7 @@ macro_rules! command {
 }
 
 /// Every directive of the module. The README lists them with syntax, default and context.
-pub static mut COMMANDS: [ngx_command_t; 21] = [
+pub static mut COMMANDS: [ngx_command_t; 29] = [
     command!("l402", HTTP_ANY | NGX_CONF_FLAG, set_enable, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_amount_msat_default", HTTP_ANY | NGX_CONF_TAKE1, set_amount, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_macaroon_timeout", HTTP_ANY | NGX_CONF_TAKE1, set_macaroon_timeout, NGX_HTTP_LOC_CONF_OFFSET),
@@ -45,7 +45,15 @@ pub static mut COMMANDS: [ngx_command_t; 21] = [
     command!("l402_service", HTTP_ANY | NGX_CONF_TAKE1, set_service, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_fake_pay", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_fake_pay, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_root_key_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_root_key_file, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_backend", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_backend, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_backend", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_backend, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_lnd_address", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_lnd_address, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_lnd_macaroon_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_lnd_macaroon_file, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_lnd_cert_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_lnd_cert_file, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_cln_rpc_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_cln_rpc_file, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_eclair_address", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_eclair_address, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_eclair_password_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_eclair_password_file, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_bolt12_offer", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_bolt12_offer, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_auto_detect_payment", HTTP_ANY | NGX_CONF_FLAG, set_auto_detect, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_backend_timeout", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_backend_timeout, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_fake_delay", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_delay, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_fake_network", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_network, NGX_HTTP_MAIN_CONF_OFFSET),
@@ -101,6 +109,14 @@ handler!(set_fake_pay, LocConf, fake_pay);
 handler!(set_root_key_file, MainConf, root_key_file);
 handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
+handler!(set_lnd_address, MainConf, lnd_address);
+handler!(set_lnd_macaroon_file, MainConf, lnd_macaroon_file);
+handler!(set_lnd_cert_file, MainConf, lnd_cert_file);
+handler!(set_cln_rpc_file, MainConf, cln_rpc_file);
+handler!(set_eclair_address, MainConf, eclair_address);
+handler!(set_eclair_password_file, MainConf, eclair_password_file);
+handler!(set_bolt12_offer, MainConf, bolt12_offer);
+handler!(set_auto_detect, LocConf, auto_detect);
 handler!(set_fake_delay, MainConf, fake_delay);
 handler!(set_fake_network, MainConf, fake_network);
 handler!(set_legacy_lsat, MainConf, legacy_lsat);
@@ -289,16 +305,109 @@ fn root_key_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) ->
     Ok(())
 }
 
+/// `l402_backend NAME [NAME…]`: several names are tried in that order (failover).
 fn backend(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let v = arg(args)?;
-    let kind = match v.to_ascii_lowercase().as_str() {
-        "fake" => BackendKind::Fake,
-        "lnd" | "cln" | "eclair" | "lnurl" | "nwc" | "bolt12" | "lnc" => {
-            return Err(format!("\"{}\" is not supported by this build yet", shown(v)))
+    if mcf.backends.is_some() {
+        return Err("is duplicate: list every backend in one \"l402_backend\" line".into());
+    }
+    let mut kinds = Vec::with_capacity(args.len());
+    for a in args {
+        let v = std::str::from_utf8(a.as_bytes()).map_err(|_| "has a value that is not valid UTF-8")?;
+        let kind = match v.to_ascii_lowercase().as_str() {
+            "fake" => BackendKind::Fake,
+            "lnd" => BackendKind::Lnd,
+            "cln" => BackendKind::Cln,
+            "eclair" => BackendKind::Eclair,
+            "bolt12" => BackendKind::Bolt12,
+            "lnurl" | "nwc" | "lnc" => {
+                return Err(format!("\"{}\" is not supported by this build yet", shown(v)))
+            }
+            _ => {
+                return Err(format!(
+                    "\"{}\" is not a known backend (lnd, cln, eclair, bolt12, fake)",
+                    shown(v)
+                ))
+            }
+        };
+        if kinds.contains(&kind) {
+            return Err(format!("lists \"{}\" twice", kind.name()));
         }
-        _ => return Err(format!("\"{}\" is not a known backend", shown(v))),
-    };
-    once(&mut mcf.backend, kind)
+        kinds.push(kind);
+    }
+    if kinds.is_empty() {
+        return Err("needs a backend name".into());
+    }
+    mcf.backends = Some(kinds);
+    Ok(())
+}
+
+/// `l402_lnd_address host:port` (`[::1]:10009` for IPv6). Checked with the other LND settings
+/// when the http{} block ends.
+fn lnd_address(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    if v.trim().is_empty() {
+        return Err("needs a host:port".into());
+    }
+    once(&mut mcf.backend_directives.lnd_address, v.trim().to_owned())
+}
+
+/// A file argument, resolved against the nginx prefix like other file arguments; it must exist.
+fn existing_file(cf: *mut ngx_conf_t, args: &[ngx_str_t]) -> Result<String, String> {
+    let path = crate::ffi::conf_full_name(cf, arg(args)?)?;
+    match std::fs::metadata(&path) {
+        Ok(_) => Ok(path),
+        Err(e) => Err(format!("cannot use \"{}\": {e}", shown_path(&path))),
+    }
+}
+
+/// A path as it may appear in an error: printable, bounded (paths are not secrets).
+fn shown_path(v: &str) -> String {
+    v.chars().take(256).map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+fn lnd_macaroon_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let path = existing_file(cf, args)?;
+    once(&mut mcf.backend_directives.lnd_macaroon_file, path)
+}
+
+fn lnd_cert_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let path = existing_file(cf, args)?;
+    once(&mut mcf.backend_directives.lnd_cert_file, path)
+}
+
+fn cln_rpc_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let path = existing_file(cf, args)?;
+    once(&mut mcf.backend_directives.cln_rpc_file, path)
+}
+
+fn eclair_address(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    if v.contains('@') {
+        // Never echo a URL that may embed a password.
+        return Err("must not contain user info: put the password in \"l402_eclair_password_file\"".into());
+    }
+    l402_eclair::EclairConfig::load(v, l402_eclair::Secret::new("x"))
+        .map_err(|e| e.to_string())?;
+    once(&mut mcf.backend_directives.eclair_address, v.trim().to_owned())
+}
+
+/// The password itself is never echoed: errors name the file only.
+fn eclair_password_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let path = existing_file(cf, args)?;
+    l402_eclair::EclairConfig::password_from_file(&path).map_err(|e| e.to_string())?;
+    once(&mut mcf.backend_directives.eclair_password_file, path)
+}
+
+fn bolt12_offer(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    l402_cln::bolt12::check_offer(v.trim())
+        .map_err(|e| format!("is not a usable BOLT12 offer: {e}"))?;
+    once(&mut mcf.backend_directives.bolt12_offer, v.trim().to_owned())
+}
+
+fn auto_detect(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let on = on_off(arg(args)?)?;
+    once(&mut lcf.auto_detect, on)
 }
 
 fn backend_timeout(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {

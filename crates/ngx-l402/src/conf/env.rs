@@ -1,4 +1,4 @@
-//! The seed module's environment variables (`ROOT_KEY`, `LN_CLIENT_TYPE`, …).
+//! The seed module's environment variables (`ROOT_KEY`, `LN_CLIENT_TYPE`, `LND_ADDRESS`, …).
 //!
 //! They are read while the configuration is parsed, in the master (or `nginx -t`) process, which
 //! still has the full environment; workers get the parsed values through the configuration and so
@@ -30,11 +30,20 @@ pub fn client_type() -> Option<ClientType> {
     let upper = value.trim().to_ascii_uppercase();
     Some(match upper.as_str() {
         "FAKE" => ClientType::Supported(BackendKind::Fake),
-        "LNURL" | "LND" | "CLN" | "NWC" | "BOLT12" | "ECLAIR" | "LNC" => {
-            ClientType::NotYetSupported(upper)
-        }
+        "LND" => ClientType::Supported(BackendKind::Lnd),
+        "CLN" => ClientType::Supported(BackendKind::Cln),
+        "ECLAIR" => ClientType::Supported(BackendKind::Eclair),
+        "BOLT12" => ClientType::Supported(BackendKind::Bolt12),
+        "LNURL" | "NWC" | "LNC" => ClientType::NotYetSupported(upper),
         _ => ClientType::Unknown(sanitize(&value)),
     })
+}
+
+/// A seed backend variable (`LND_ADDRESS`, `MACAROON_FILE_PATH`, `CERT_FILE_PATH`,
+/// `CLN_LIGHTNING_RPC_FILE_PATH`, `ECLAIR_ADDRESS`, `ECLAIR_PASSWORD`, `BOLT12_OFFER`),
+/// trimmed, if set and not empty.
+pub fn var(name: &str) -> Option<String> {
+    non_empty(name).map(|v| v.trim().to_owned())
 }
 
 fn non_empty(name: &str) -> Option<String> {

@@ -43,14 +43,39 @@ pub use l402_backend::MAX_INVOICE_AMOUNT_MSAT as MAX_AMOUNT_MSAT;
 pub enum BackendKind {
     /// Built-in fake backend: real signed BOLT11 invoices nobody can pay on a real network.
     Fake,
+    /// LND over gRPC (TLS with the node's pinned certificate, macaroon).
+    Lnd,
+    /// Core Lightning over its JSON-RPC unix socket.
+    Cln,
+    /// Eclair over its HTTP API.
+    Eclair,
+    /// BOLT12: invoices fetched from the node's own offer through CLN.
+    Bolt12,
 }
 
 impl BackendKind {
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Fake => "fake",
+            BackendKind::Lnd => "lnd",
+            BackendKind::Cln => "cln",
+            BackendKind::Eclair => "eclair",
+            BackendKind::Bolt12 => "bolt12",
         }
     }
+}
+
+/// Where each backend's settings come from: its `l402_*` directive (full path for files),
+/// else the seed's environment variable.
+#[derive(Default)]
+pub struct BackendDirectives {
+    pub lnd_address: Option<String>,
+    pub lnd_macaroon_file: Option<String>,
+    pub lnd_cert_file: Option<String>,
+    pub cln_rpc_file: Option<String>,
+    pub eclair_address: Option<String>,
+    pub eclair_password_file: Option<String>,
+    pub bolt12_offer: Option<String>,
 }
 
 /// `http {}`-level settings, as written by the directives (before resolution).
@@ -58,7 +83,10 @@ impl BackendKind {
 pub struct MainConf {
     /// Keys from `l402_root_key_file`, in order (the first one mints).
     pub key_files: Vec<RootKey>,
-    pub backend: Option<BackendKind>,
+    /// `l402_backend`: one name, or several tried in order (failover).
+    pub backends: Option<Vec<BackendKind>>,
+    /// `l402_lnd_*`, `l402_cln_*`, `l402_eclair_*`, `l402_bolt12_*`.
+    pub backend_directives: BackendDirectives,
     pub backend_timeout: Option<Duration>,
     pub fake_delay: Option<Duration>,
     pub fake_network: Option<FakeNetwork>,
@@ -79,7 +107,9 @@ pub struct MainConf {
 /// The resolved, immutable settings every worker starts from.
 pub struct Settings {
     pub keys: Arc<KeyRing>,
-    pub backend: BackendSettings,
+    /// One backend, or several tried in order (failover); never empty.
+    pub backends: Vec<BackendSettings>,
+    /// Time limit of one call to one backend.
     pub backend_timeout: Duration,
     pub legacy_lsat: bool,
     pub max_pending: usize,
@@ -95,7 +125,26 @@ impl Settings {
             StoreSettings::Redis(c) => (c.command_timeout + c.connect_timeout) * 2,
             _ => Duration::ZERO,
         };
-        self.backend_timeout + redis + Duration::from_secs(1)
+        self.call_timeout() + redis + Duration::from_secs(1)
+    }
+
+    /// Time limit of one call to the (failover) backend: `backend_timeout` for one backend;
+    /// with a failover list each backend may use its own `backend_timeout` in turn (the LND,
+    /// CLN and Eclair backends bound each of their calls by it), plus a margin.
+    pub fn call_timeout(&self) -> Duration {
+        match u32::try_from(self.backends.len()) {
+            Ok(0 | 1) => self.backend_timeout,
+            Ok(n) => self.backend_timeout.saturating_mul(n) + Duration::from_millis(100),
+            Err(_) => self.backend_timeout,
+        }
+    }
+
+    /// The fake backend's node secret, when the fake backend is configured (`l402_fake_pay`).
+    pub fn fake_secret(&self) -> Option<&FakeSecret> {
+        self.backends.iter().find_map(|b| match b {
+            BackendSettings::Fake { secret, .. } => Some(secret),
+            _ => None,
+        })
     }
 }
 
@@ -109,13 +158,29 @@ pub enum StoreSettings {
     None,
 }
 
-/// How to build the backend in each worker (after fork).
+/// How to build a backend in each worker (after fork): validated settings, no connection.
 pub enum BackendSettings {
     Fake {
         secret: FakeSecret,
         delay: Duration,
         network: FakeNetwork,
     },
+    Lnd(l402_lnd::LndConfig),
+    Cln(l402_cln::ClnConfig),
+    Eclair(l402_eclair::EclairConfig),
+    Bolt12(l402_cln::Bolt12Config),
+}
+
+impl BackendSettings {
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            BackendSettings::Fake { .. } => BackendKind::Fake,
+            BackendSettings::Lnd(_) => BackendKind::Lnd,
+            BackendSettings::Cln(_) => BackendKind::Cln,
+            BackendSettings::Eclair(_) => BackendKind::Eclair,
+            BackendSettings::Bolt12(_) => BackendKind::Bolt12,
+        }
+    }
 }
 
 /// Per-location settings (`http`, `server` and `location` contexts, inherited downwards).
@@ -134,6 +199,9 @@ pub struct LocConf {
     /// Seconds; 0 = tokens never expire.
     pub macaroon_timeout: Option<u64>,
     pub invoice_expiry: Option<u32>,
+    /// `l402_auto_detect_payment`: admit a macaroon without preimage when the backend reports
+    /// its invoice settled.
+    pub auto_detect: Option<bool>,
     /// Explicit `l402_service`; otherwise a name derived from server and location.
     pub service: Option<String>,
     /// The derived service name, computed once per worker on first use.
@@ -159,6 +227,9 @@ impl LocConf {
     }
     pub fn macaroon_timeout(&self) -> u64 {
         self.macaroon_timeout.unwrap_or(DEFAULT_MACAROON_TIMEOUT_SECS)
+    }
+    pub fn auto_detect(&self) -> bool {
+        self.auto_detect.unwrap_or(false)
     }
     pub fn invoice_expiry(&self) -> u32 {
         self.invoice_expiry.unwrap_or(DEFAULT_INVOICE_EXPIRY_SECS)
@@ -187,6 +258,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.invoice_expiry.is_none() {
             self.invoice_expiry = prev.invoice_expiry;
+        }
+        if self.auto_detect.is_none() {
+            self.auto_detect = prev.auto_detect;
         }
         if self.service.is_none() {
             self.service.clone_from(&prev.service);

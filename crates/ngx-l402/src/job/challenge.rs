@@ -11,12 +11,14 @@ use l402_core::MintParams;
 use l402_redis::{RedisStore, StoreError};
 use l402_usage::{Rate, RateOutcome};
 
-use super::{JobOutput, WorkerPrices};
+use super::{collect_failures, failure_warnings, JobOutput, WorkerPrices};
 
 /// Everything a 402 answer needs, computed off the main thread.
 pub struct Challenge {
     /// `WWW-Authenticate` values, in order (l402-wire.md §1).
     pub www_authenticate: Vec<String>,
+    /// The invoice is a BOLT12 invoice (`lni1…`): answered with `X-L402-Invoice-Type: bolt12`.
+    pub bolt12: bool,
 }
 
 /// Why no challenge was made.
@@ -68,7 +70,12 @@ impl ChallengeJob {
     /// Rate check, price, invoice, then the macaroon bound to the invoice's payment hash.
     pub async fn run(self) -> JobOutput {
         let mut warnings = Vec::new();
-        let outcome = self.make(&mut warnings).await;
+        let (outcome, failures) = collect_failures(self.make(&mut warnings)).await;
+        let final_error = match &outcome {
+            Err(ChallengeError::Backend(e)) => Some(e),
+            _ => None,
+        };
+        warnings.extend(failure_warnings(failures, final_error));
         JobOutput::Challenge { outcome, warnings }
     }
 
@@ -116,6 +123,7 @@ impl ChallengeJob {
                 &invoice.bolt11,
                 self.legacy_lsat,
             ),
+            bolt12: l402_cln::invoice_kind(&invoice.bolt11) == l402_cln::InvoiceKind::Bolt12,
         })
     }
 }
