@@ -7,12 +7,9 @@ use std::time::Duration;
 
 use std::cell::RefCell;
 
-use l402_backend::Settlement;
 use l402_core::credential::{
-    is_l402_scheme, parse_authorization, parse_authorization_unpaid, parse_hex_macaroon, CredentialError,
+    is_l402_scheme, parse_authorization, parse_hex_macaroon, CredentialError,
 };
-use l402_core::Unpaid;
-use l402_usage::payment::{PaymentCache, PaymentState, DEFAULT_CAPACITY as PAYMENT_CACHE_CAPACITY};
 use l402_core::verify::{CredentialSource, Verified, VerifiedCache};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, HttpModuleServerConf, NgxHttpCoreModule};
@@ -22,7 +19,8 @@ use crate::conf::{derive_service_name, LocConf, Settings, StoreSettings};
 use crate::usage::{self, Admission};
 use crate::ctx::{self, RequestCtx, State};
 use crate::ffi::{NGX_DECLINED, NGX_DONE, NGX_OK};
-use crate::job::{ChallengeError, ChallengeJob, JobOutput, LookupJob};
+use crate::detect::{self, Detection};
+use crate::job::{ChallengeError, ChallengeJob, JobOutput};
 use crate::response;
 use crate::worker;
 use crate::Module;
@@ -36,8 +34,6 @@ const VERIFIED_CACHE_GENERATION: usize = 8_192;
 
 thread_local! {
     static VERIFIED: RefCell<VerifiedCache> = RefCell::new(VerifiedCache::new(VERIFIED_CACHE_GENERATION));
-    /// What the backend said about invoices of macaroon-only credentials (payment detection).
-    static PAYMENTS: RefCell<PaymentCache> = RefCell::new(PaymentCache::new(PAYMENT_CACHE_CAPACITY));
 }
 
 /// # Safety
@@ -79,7 +75,8 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
                             && source == CredentialSource::Authorization
                             && lcf.auto_detect() =>
                     {
-                        return detect_payment(r, lcf, settings, raw, service, now);
+                        let detection = detect::start(r, settings, raw, service, now);
+                        return act_on(r, None, lcf, settings, now, detection);
                     }
                     Err(reason) => reason,
                 }
@@ -113,54 +110,27 @@ unsafe fn admit_verified(
     }
 }
 
-/// `l402_auto_detect_payment on` and a macaroon without preimage: verify the macaroon's
-/// signature and caveats first, then (cached per worker, else by a lookup job) ask the backend
-/// whether its invoice is settled. Never creates an invoice while the invoice is open.
-unsafe fn detect_payment(
+/// Carries out what payment detection decided (`detect.rs`).
+unsafe fn act_on(
     r: *mut ngx_http_request_t,
+    ctx: Option<&mut RequestCtx>,
     lcf: &LocConf,
     settings: &Settings,
-    raw: &[u8],
-    service: &str,
     now: u64,
+    detection: Detection,
 ) -> ngx_int_t {
     // SAFETY: live request, main thread (the caller's contract).
     unsafe {
-        let cred = match parse_authorization_unpaid(raw) {
-            Ok(cred) => cred,
-            Err(e) => return challenge(r, None, lcf, settings, now, Some(e.reason())),
-        };
-        let unpaid = match settings.keys.verify_unpaid(&cred, service, now) {
-            Ok(unpaid) => unpaid,
-            Err(rejection) => return challenge(r, None, lcf, settings, now, Some(rejection.reason())),
-        };
-        let hash = unpaid.payment_hash();
-        match PAYMENTS.with(|c| c.borrow_mut().get(&hash, now_ms())) {
-            Some(PaymentState::Settled) => return admit_verified(r, None, lcf, settings, &unpaid.settled(), now),
-            Some(PaymentState::Open) => return response::payment_pending(r),
-            Some(PaymentState::Gone) => return challenge(r, None, lcf, settings, now, Some(REASON_INVOICE_GONE)),
-            None => {}
+        match detection {
+            Detection::Admit(verified) => admit_verified(r, ctx, lcf, settings, &verified, now),
+            Detection::Answered(rc) => rc,
+            Detection::Challenge(reason) => challenge(r, ctx, lcf, settings, now, Some(reason)),
+            Detection::Lookup(job, unpaid) => {
+                let fresh = RequestCtx { state: State::Waiting, reason: None, claim_key: None, job: None, unpaid: Some(unpaid) };
+                suspend(r, ctx, fresh, settings, job.run())
+            }
         }
-        let Some(backend) = worker::backend() else {
-            return unavailable(r, "the payment backend is not running in this worker");
-        };
-        let job = LookupJob { backend, payment_hash: hash, timeout: settings.call_timeout() };
-        let fresh = RequestCtx { state: State::Waiting, reason: None, claim_key: None, job: None, unpaid: Some(unpaid) };
-        suspend(r, None, fresh, settings, job.run())
     }
-}
-
-/// `X-L402-Reason` when a macaroon's invoice expired, was canceled or is unknown to the backend.
-const REASON_INVOICE_GONE: &str = "invoice expired or unknown";
-
-/// Remembers what the backend said about an invoice (payment detection).
-fn remember_payment(unpaid: &Unpaid, state: PaymentState) {
-    PAYMENTS.with(|c| c.borrow_mut().put(unpaid.payment_hash(), state, now_ms(), unpaid.valid_until()));
-}
-
-fn now_ms() -> u64 {
-    let tp = ngx::ffi::ngx_timeofday();
-    u64::try_from(tp.sec).unwrap_or(0).saturating_mul(1_000).saturating_add(tp.msec as u64)
 }
 
 /// Starts a challenge: suspends the request while the invoice is made. `ctx` is the request's
@@ -312,25 +282,8 @@ unsafe fn resume(
                     log(r, NGX_LOG_WARN, w);
                 }
                 let Some(unpaid) = ctx.unpaid.take() else { return response::INTERNAL_ERROR };
-                let now = now_secs();
-                match outcome {
-                    Ok(Settlement::Settled { .. }) => {
-                        remember_payment(&unpaid, PaymentState::Settled);
-                        admit_verified(r, Some(ctx), lcf, settings, &unpaid.settled(), now)
-                    }
-                    Ok(Settlement::Open) => {
-                        remember_payment(&unpaid, PaymentState::Open);
-                        response::payment_pending(r)
-                    }
-                    Ok(Settlement::Expired | Settlement::Canceled | Settlement::Unknown) => {
-                        remember_payment(&unpaid, PaymentState::Gone);
-                        challenge(r, Some(ctx), lcf, settings, now, Some(REASON_INVOICE_GONE))
-                    }
-                    Err(e) => {
-                        log(r, NGX_LOG_ERR, &format!("l402: cannot look up a payment: {e}"));
-                        response::unavailable(r, e.retry_after(), "payment backend unavailable")
-                    }
-                }
+                let detection = detect::looked_up(r, &unpaid, outcome);
+                act_on(r, Some(ctx), lcf, settings, now_secs(), detection)
             }
             State::Ready(JobOutput::Claim(result)) => {
                 release(r, ctx);
@@ -364,7 +317,7 @@ unsafe fn release(r: *mut ngx_http_request_t, ctx: &mut RequestCtx) {
     }
 }
 
-unsafe fn unavailable(r: *mut ngx_http_request_t, why: &str) -> ngx_int_t {
+pub(crate) unsafe fn unavailable(r: *mut ngx_http_request_t, why: &str) -> ngx_int_t {
     // SAFETY: forwarded contract.
     unsafe {
         log(r, NGX_LOG_ERR, &format!("l402: {why}"));

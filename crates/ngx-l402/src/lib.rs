@@ -12,6 +12,7 @@ mod access;
 mod bridge;
 mod conf;
 mod ctx;
+mod detect;
 mod fake_pay;
 mod ffi;
 mod guard;
