@@ -21,18 +21,22 @@ nginx_src=$(dirname "$src_manifest")/nginx
 version=$(sed -n 's/^#define NGINX_VERSION *"\(.*\)"/\1/p' "$nginx_src/src/core/nginx.h")
 
 tree=$build/nginx-src
-if [ ! -x "$build/nginx/sbin/nginx" ] || [ "$(cat "$build/.nginx-version" 2>/dev/null)" != "$version" ]; then
+# nginx's own debug log (`error_log … debug`) prints request headers, credentials included, so
+# the default build has no debug logging at all; NGINX_DEBUG=1 builds it for development.
+debug_flag=""; flavour="$version"
+if [ "${NGINX_DEBUG:-0}" = 1 ]; then debug_flag=--with-debug; flavour="$version-debug"; fi
+if [ ! -x "$build/nginx/sbin/nginx" ] || [ "$(cat "$build/.nginx-version" 2>/dev/null)" != "$flavour" ]; then
   echo "==> building nginx $version from $nginx_src"
   rm -rf "$tree" "$build/nginx"
   mkdir -p "$build"
   cp -r "$nginx_src" "$tree"
   (cd "$tree" && ./auto/configure --prefix="$build/nginx" \
-      --with-compat --with-debug --with-threads \
+      --with-compat $debug_flag --with-threads \
       --with-http_ssl_module --with-http_v2_module --with-http_realip_module \
       --with-http_auth_request_module --with-http_stub_status_module \
       --with-stream --with-stream_ssl_module >/dev/null &&
     make -j"$(nproc)" >/dev/null && make install >/dev/null)
-  echo "$version" >"$build/.nginx-version"
+  echo "$flavour" >"$build/.nginx-version"
 fi
 
 echo "==> building the module ($profile)"
