@@ -9,6 +9,7 @@
 //! - [`caveat`]: `condition=value` caveats and their attenuation rules (§4);
 //! - [`keys`]: operator root keys, per-token key derivation, key rotation;
 //! - [`mint`]: minting a token for a service;
+//! - [`terms`]: what a token was sold for (price, lifetime), bound into its token id;
 //! - [`credential`]: parsing the `Authorization` header and hex carriers (§2);
 //! - [`verify`]: checking a credential (§4, in the spec's order);
 //! - [`challenge`]: the `WWW-Authenticate` values of a 402 answer (§1).
@@ -24,6 +25,7 @@ pub mod keys;
 pub mod limits;
 pub mod macaroon;
 pub mod mint;
+pub mod terms;
 pub mod verify;
 
 pub use challenge::www_authenticate;
@@ -34,4 +36,5 @@ pub use identifier::{Identifier, IdentifierError};
 pub use keys::{KeyError, KeyRing, RootKey};
 pub use macaroon::{Caveat, DecodeError, Macaroon};
 pub use mint::{is_valid_capability_list, is_valid_service_name, MintParams};
+pub use terms::Terms;
 pub use verify::{verify_with_token_key, Rejection, Unpaid, Verified};

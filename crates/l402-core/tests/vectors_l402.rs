@@ -50,6 +50,7 @@ fn accepted(valid_until: u64) -> Result<Verified, Rejection> {
         payment_hash: payment_hash(),
         token_id: token_id(),
         valid_until: Some(valid_until),
+        terms: None,
     })
 }
 

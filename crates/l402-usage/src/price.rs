@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use sha2::{Digest, Sha256};
+
 /// Longest price text accepted (u64::MAX has 20 digits).
 const MAX_PRICE_TEXT: usize = 20;
 
@@ -74,11 +76,13 @@ pub enum CachedPrice {
 
 /// Per-worker cache of Redis prices: each answer is kept `ttl_ms`, at most `capacity` paths
 /// (when full, the whole cache is dropped: simple, bounded, and refilled within one TTL).
+/// Paths are kept as SHA-256 digests, so an entry costs the same ~60 bytes however long the
+/// path a client sent.
 #[derive(Debug)]
 pub struct PriceCache {
     ttl_ms: u64,
     capacity: usize,
-    entries: HashMap<String, (CachedPrice, u64)>,
+    entries: HashMap<[u8; 32], (CachedPrice, u64)>,
 }
 
 impl PriceCache {
@@ -94,7 +98,7 @@ impl PriceCache {
     /// The cached answer for `path`, if younger than the TTL.
     pub fn get(&self, path: &str, now_ms: u64) -> Option<CachedPrice> {
         self.entries
-            .get(path)
+            .get(&digest(path))
             .filter(|(_, at)| now_ms.saturating_sub(*at) < self.ttl_ms)
             .map(|(p, _)| *p)
     }
@@ -104,10 +108,11 @@ impl PriceCache {
         if self.capacity == 0 || self.ttl_ms == 0 {
             return;
         }
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(path) {
+        let key = digest(path);
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
             self.entries.clear();
         }
-        self.entries.insert(path.to_owned(), (price, now_ms));
+        self.entries.insert(key, (price, now_ms));
     }
 
     /// Number of cached paths.
@@ -119,6 +124,10 @@ impl PriceCache {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+fn digest(path: &str) -> [u8; 32] {
+    Sha256::digest(path.as_bytes()).into()
 }
 
 #[cfg(test)]

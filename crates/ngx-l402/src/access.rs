@@ -68,7 +68,9 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             None => None,
             Some((source, raw)) => {
                 let service = service_name(r, lcf);
-                match check_credential(settings, source, raw, service, now) {
+                // A memo entry only pays off if the token can be presented again.
+                let memoize = lcf.uses().limit() != Some(1);
+                match check_credential(settings, source, raw, service, now, memoize) {
                     Ok(verified) => return admit_verified(r, None, lcf, settings, &verified, now),
                     Err(Some(reason))
                         if reason == CredentialError::MissingPreimage.reason()
@@ -98,10 +100,10 @@ unsafe fn admit_verified(
 ) -> ngx_int_t {
     // SAFETY: live request, main thread (the caller's contract).
     unsafe {
-        match usage::admit(r, lcf, settings, verified, now) {
+        match usage::admit(r, lcf, settings, verified) {
             Admission::Admitted => NGX_OK,
             Admission::Answered(rc) => rc,
-            Admission::UsedUp(reason) => challenge(r, ctx, lcf, settings, now, Some(reason)),
+            Admission::Refused(reason) => challenge(r, ctx, lcf, settings, now, Some(reason)),
             Admission::Claim(job, key) => {
                 let fresh = RequestCtx { state: State::Waiting, reason: None, claim_key: Some(key), job: None, unpaid: None };
                 suspend(r, ctx, fresh, settings, job.run())
@@ -166,8 +168,8 @@ unsafe fn challenge(
             },
             _ => None,
         };
-        let mut token_id = [0u8; 32];
-        if getrandom::fill(&mut token_id).is_err() {
+        let mut nonce = [0u8; l402_core::terms::NONCE_LEN];
+        if getrandom::fill(&mut nonce).is_err() {
             return unavailable(r, "the system random number generator failed");
         }
         let timeout = lcf.macaroon_timeout();
@@ -178,7 +180,7 @@ unsafe fn challenge(
             amount_msat,
             invoice_expiry_secs: lcf.invoice_expiry(),
             valid_until: (timeout > 0).then(|| now.saturating_add(timeout)),
-            token_id,
+            nonce,
             legacy_lsat: settings.legacy_lsat,
             timeout: settings.call_timeout(),
             redis,
@@ -270,9 +272,13 @@ unsafe fn resume(
                         log(r, NGX_LOG_ERR, &format!("l402: cannot create an invoice: {e}"));
                         response::unavailable(r, e.retry_after(), "payment backend unavailable")
                     }
-                    Err(ChallengeError::Store(e)) => {
-                        log(r, NGX_LOG_ERR, &format!("l402: {}; answering 503", ChallengeError::Store(e.clone())));
-                        response::unavailable(r, e.retry_after(), "usage store unavailable")
+                    Err(err @ (ChallengeError::Store(_) | ChallengeError::Price(_))) => {
+                        log(r, NGX_LOG_ERR, &format!("l402: {err}; answering 503"));
+                        let retry = match &err {
+                            ChallengeError::Store(e) | ChallengeError::Price(e) => e.retry_after(),
+                            _ => Duration::from_secs(1),
+                        };
+                        response::unavailable(r, retry, "usage store unavailable")
                     }
                 }
             }
@@ -285,12 +291,15 @@ unsafe fn resume(
                 let detection = detect::looked_up(r, &unpaid, outcome);
                 act_on(r, Some(ctx), lcf, settings, now_secs(), detection)
             }
-            State::Ready(JobOutput::Claim(result)) => {
+            State::Ready(JobOutput::Claim { outcome, warnings }) => {
                 release(r, ctx);
-                match usage::claimed(r, ctx.claim_key, result) {
+                for w in &warnings {
+                    log(r, NGX_LOG_WARN, w);
+                }
+                match usage::claimed(r, ctx.claim_key, outcome) {
                     Admission::Admitted => NGX_OK,
                     Admission::Answered(rc) => rc,
-                    Admission::UsedUp(reason) => challenge(r, Some(ctx), lcf, settings, now_secs(), Some(reason)),
+                    Admission::Refused(reason) => challenge(r, Some(ctx), lcf, settings, now_secs(), Some(reason)),
                     Admission::Claim(..) => response::INTERNAL_ERROR,
                 }
             }
@@ -352,6 +361,7 @@ fn check_credential(
     raw: &[u8],
     service: &str,
     now: u64,
+    memoize: bool,
 ) -> Result<Verified, Option<&'static str>> {
     if let Some(verified) = VERIFIED.with(|c| c.borrow_mut().get(source, service, raw, now)) {
         return Ok(verified);
@@ -365,7 +375,9 @@ fn check_credential(
         .keys
         .verify(&credential, service, now)
         .map_err(|rejection| Some(rejection.reason()))?;
-    VERIFIED.with(|c| c.borrow_mut().insert(source, service, raw, verified));
+    if memoize {
+        VERIFIED.with(|c| c.borrow_mut().insert(source, service, raw, verified));
+    }
     Ok(verified)
 }
 

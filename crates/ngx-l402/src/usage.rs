@@ -18,29 +18,36 @@ use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO};
 use l402_redis::StoreError;
 
 use crate::access::log;
-use crate::job::{ClaimJob, RedisPart};
+use crate::job::{Admit, ClaimJob, PriceCheck, RedisPart};
 use crate::conf::{LocConf, Price, Settings, StoreSettings, MAX_AMOUNT_MSAT};
 use crate::response;
 
 /// `X-L402-Reason` of a token whose uses are all claimed.
 pub const REASON_USED_UP: &str = "token has no uses left";
+/// `X-L402-Reason` of a token bought for less than this request costs.
+pub const REASON_UNDERPAID: &str = "token paid less than this request costs";
+/// `X-L402-Reason` of a token minted without terms (by an older build, or not by this server).
+pub const REASON_NO_TERMS: &str = "token does not state what it paid";
 
 /// Retry-After when the usage store cannot take a claim.
 const RETRY_STORE_FULL: Duration = Duration::from_secs(10);
 
-/// What the claim decided.
+/// What the admission decided.
 pub enum Admission {
     /// Serve the request.
     Admitted,
     /// Answer 402 with a fresh challenge and this reason.
-    UsedUp(&'static str),
+    Refused(&'static str),
     /// Already answered (503): return this code.
     Answered(ngx_int_t),
-    /// Claims live in Redis: run this job, then [`claimed`] decides. Carries the claim key.
+    /// The token's state lives in Redis: run this job, then [`claimed`] decides. Carries the
+    /// claim key.
     Claim(ClaimJob, [u8; 16]),
 }
 
-/// Claims one use of a verified token under the location's policy.
+/// Admits a verified token to this request: it must have paid at least the request's price
+/// (tokens are bound to the price they paid, `l402_core::Terms`), then one use is claimed
+/// under the location's policy.
 ///
 /// # Safety
 /// `r` is a live request on the main thread.
@@ -49,45 +56,69 @@ pub unsafe fn admit(
     lcf: &LocConf,
     settings: &Settings,
     verified: &Verified,
-    now: u64,
 ) -> Admission {
-    let Some(limit) = lcf.uses().limit() else {
-        return Admission::Admitted;
+    let Some(terms) = verified.terms else {
+        return Admission::Refused(REASON_NO_TERMS);
     };
-    let expires_at = l402_usage::claim_expiry(verified.valid_until);
-    let key = keys::claim_key(&verified.token_id);
     // SAFETY: forwarded contract.
     unsafe {
-        if already_claimed(r, &key) {
-            // An internal redirect (index, try_files, error_page) re-runs the access phase
-            // of the same request: it already holds its use of this token.
-            return Admission::Admitted;
+        let configured = match price(r, lcf) {
+            Ok(p) => p,
+            Err(rc) => return Admission::Answered(rc),
+        };
+        // The claim lives as long as the server minted the token valid: never as long as a
+        // caveat the client added says (payment-integrity item 1).
+        let expires_at = l402_usage::claim_expiry(terms.valid_until);
+        let key = keys::claim_key(&verified.token_id);
+        let mut price_check = None;
+        match (&settings.store, lcf.redis_price()) {
+            (StoreSettings::Redis(_), true) => {
+                let Some((_, prices)) = crate::worker::redis() else { return settle(r, key, None) };
+                let path = request_path(r);
+                match prices.cached(&path, configured) {
+                    Some(price) if !terms.covers(price) => return Admission::Refused(REASON_UNDERPAID),
+                    Some(_) => {}
+                    None => {
+                        price_check = Some(PriceCheck { prices, path, configured, paid_msat: terms.paid_msat })
+                    }
+                }
+            }
+            _ if !terms.covers(configured) => return Admission::Refused(REASON_UNDERPAID),
+            _ => {}
         }
-        match &settings.store {
-            StoreSettings::Zone(zone) => {
+        // An internal redirect (index, try_files, error_page) re-runs the access phase of the
+        // same request: it already holds its use of this token (but pays the new price).
+        let limit = match lcf.uses().limit() {
+            Some(_) if already_claimed(r, &key) => None,
+            limit => limit,
+        };
+        match (&settings.store, limit) {
+            (_, None) if price_check.is_none() => Admission::Admitted,
+            (StoreSettings::Zone(zone), Some(limit)) => {
+                let now = u64::try_from(ngx::ffi::ngx_time()).unwrap_or(0);
                 let outcome = zone.with_table(|t| table::claim(t, key, limit, expires_at, now));
                 settle(r, key, outcome)
             }
-            StoreSettings::Redis(_) => match crate::worker::redis() {
+            (StoreSettings::Redis(_), _) => match crate::worker::redis() {
                 Some((store, _)) => {
-                    let job = ClaimJob { store, token_id: verified.token_id, limit, expires_at };
+                    let job = ClaimJob { store, token_id: verified.token_id, limit, expires_at, price: price_check };
                     Admission::Claim(job, key)
                 }
                 None => settle(r, key, None),
             },
-            StoreSettings::None => settle(r, key, None),
+            _ => settle(r, key, None),
         }
     }
 }
 
-/// The answer to a Redis claim job.
+/// The answer to a Redis admission job.
 ///
 /// # Safety
 /// `r` is a live request on the main thread.
 pub unsafe fn claimed(
     r: *mut ngx_http_request_t,
     key: Option<[u8; 16]>,
-    result: Result<ClaimOutcome, StoreError>,
+    result: Result<Admit, StoreError>,
 ) -> Admission {
     // SAFETY: forwarded contract.
     unsafe {
@@ -95,13 +126,24 @@ pub unsafe fn claimed(
             return settle(r, [0; 16], None);
         };
         match result {
-            Ok(outcome) => settle(r, key, Some(outcome)),
+            Ok(Admit::Claimed(outcome)) => settle(r, key, Some(outcome)),
+            Ok(Admit::Underpaid) => Admission::Refused(REASON_UNDERPAID),
+            Ok(Admit::Unclaimed) => Admission::Admitted,
             Err(e) => {
-                log(r, NGX_LOG_ERR, &format!("l402: cannot claim a token use in Redis: {e}; answering 503"));
+                log(r, NGX_LOG_ERR, &format!("l402: cannot admit a token through Redis: {e}; answering 503"));
                 Admission::Answered(response::unavailable(r, e.retry_after(), "usage store unavailable"))
             }
         }
     }
+}
+
+/// The request path as Redis prices are keyed (the normalised URI, the seed's `SET /path N`).
+///
+/// # Safety
+/// `r` is a live request.
+pub unsafe fn request_path(r: *mut ngx_http_request_t) -> String {
+    // SAFETY: forwarded contract.
+    unsafe { String::from_utf8_lossy((*r).uri.as_bytes()).into_owned() }
 }
 
 /// Maps a claim outcome (`None`: the store is not usable) to the request's fate.
@@ -116,7 +158,7 @@ unsafe fn settle(r: *mut ngx_http_request_t, key: [u8; 16], outcome: Option<Clai
                 }
                 Admission::Admitted
             }
-            Some(ClaimOutcome::UsedUp) => Admission::UsedUp(REASON_USED_UP),
+            Some(ClaimOutcome::UsedUp) => Admission::Refused(REASON_USED_UP),
             Some(ClaimOutcome::StoreFull) => {
                 log(
                     r,
@@ -147,9 +189,7 @@ pub unsafe fn redis_part(r: *mut ngx_http_request_t, lcf: &LocConf, service: &st
         let rate = lcf
             .rate_limit()
             .map(|rate| (rate, keys::rate_key(service, (*(*r).connection).addr_text.as_bytes())));
-        let price_path = lcf
-            .redis_price()
-            .then(|| String::from_utf8_lossy((*r).uri.as_bytes()).into_owned());
+        let price_path = lcf.redis_price().then(|| request_path(r));
         Some(RedisPart { store, rate, price_path, prices })
     }
 }

@@ -4,21 +4,18 @@
 //! time, so a hit only re-checks expiry. The key ring changes only on reload, which starts new
 //! workers with empty caches. Only successes are stored; a refusal is always recomputed.
 //!
-//! Entries are found by a randomly keyed SipHash of the whole key and then compared in full,
-//! so a client can neither aim collisions nor be served another credential's result. Growth is
-//! bounded by two generations: when the current one is full it becomes the previous one and
-//! the old previous one is dropped (an approximation of least-recently-used).
+//! Entries are keyed by a SHA-256 digest of (source, service, credential): 32 bytes per entry
+//! whatever the credential's length, so a client sending long or endlessly varied headers
+//! cannot grow a worker (each entry is about 100 bytes), and a digest collision — the only way
+//! to be served another credential's result — is as hard as breaking SHA-256. Growth is bounded
+//! by two generations: when the current one is full it becomes the previous one and the old
+//! previous one is dropped (an approximation of least-recently-used).
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+
+use sha2::{Digest, Sha256};
 
 use super::Verified;
-
-struct Entry {
-    key: Box<[u8]>,
-    verified: Verified,
-}
 
 /// Where the credential came from: the same bytes mean different things in different headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,10 +24,11 @@ pub enum CredentialSource {
     HexHeader = 2,
 }
 
+type Key = [u8; 32];
+
 pub struct VerifiedCache {
-    hasher: RandomState,
-    current: HashMap<u64, Entry>,
-    previous: HashMap<u64, Entry>,
+    current: HashMap<Key, Verified>,
+    previous: HashMap<Key, Verified>,
     generation_capacity: usize,
 }
 
@@ -38,7 +36,6 @@ impl VerifiedCache {
     /// Holds at most `2 * generation_capacity` entries.
     pub fn new(generation_capacity: usize) -> Self {
         VerifiedCache {
-            hasher: RandomState::new(),
             current: HashMap::new(),
             previous: HashMap::new(),
             generation_capacity: generation_capacity.max(1),
@@ -53,25 +50,18 @@ impl VerifiedCache {
         credential: &[u8],
         now_unix: u64,
     ) -> Option<Verified> {
-        let h = self.hash(source, service, credential);
-        let found = match self.current.get(&h) {
-            Some(e) if matches(&e.key, source, service, credential) => Some(e.verified),
-            _ => None,
-        };
-        let verified = match found {
-            Some(v) => v,
+        let k = key(source, service, credential);
+        let verified = match self.current.get(&k) {
+            Some(v) => *v,
             None => {
-                let e = self.previous.remove(&h)?;
-                if !matches(&e.key, source, service, credential) {
-                    return None;
-                }
-                let v = e.verified;
-                self.put(h, e);
+                let v = self.previous.remove(&k)?;
+                self.put(k, v);
                 v
             }
         };
-        if verified.valid_until.is_some_and(|t| now_unix >= t) {
-            self.current.remove(&h);
+        let expired = |t: Option<u64>| t.is_some_and(|t| now_unix >= t);
+        if expired(verified.valid_until) || expired(verified.terms.and_then(|t| t.valid_until)) {
+            self.current.remove(&k);
             return None;
         }
         Some(verified)
@@ -79,13 +69,7 @@ impl VerifiedCache {
 
     /// Remembers a successful verification.
     pub fn insert(&mut self, source: CredentialSource, service: &str, credential: &[u8], verified: Verified) {
-        let h = self.hash(source, service, credential);
-        let mut key = Vec::with_capacity(service.len() + credential.len() + 2);
-        key.push(source as u8);
-        key.extend_from_slice(service.as_bytes());
-        key.push(0);
-        key.extend_from_slice(credential);
-        self.put(h, Entry { key: key.into_boxed_slice(), verified });
+        self.put(key(source, service, credential), verified);
     }
 
     pub fn len(&self) -> usize {
@@ -96,25 +80,22 @@ impl VerifiedCache {
         self.len() == 0
     }
 
-    fn put(&mut self, h: u64, entry: Entry) {
-        if self.current.len() >= self.generation_capacity && !self.current.contains_key(&h) {
+    fn put(&mut self, k: Key, verified: Verified) {
+        if self.current.len() >= self.generation_capacity && !self.current.contains_key(&k) {
             self.previous = std::mem::take(&mut self.current);
         }
-        self.current.insert(h, entry);
-    }
-
-    fn hash(&self, source: CredentialSource, service: &str, credential: &[u8]) -> u64 {
-        self.hasher.hash_one((source as u8, service.as_bytes(), credential))
+        self.current.insert(k, verified);
     }
 }
 
-fn matches(key: &[u8], source: CredentialSource, service: &str, credential: &[u8]) -> bool {
-    let s = service.as_bytes();
-    key.len() == s.len() + credential.len() + 2
-        && key.first() == Some(&(source as u8))
-        && key.get(1..1 + s.len()) == Some(s)
-        && key.get(1 + s.len()) == Some(&0)
-        && key.get(2 + s.len()..) == Some(credential)
+/// Digest of the whole key; lengths are framed so no two different triples share an input.
+fn key(source: CredentialSource, service: &str, credential: &[u8]) -> Key {
+    let mut h = Sha256::new();
+    h.update([source as u8]);
+    h.update((service.len() as u64).to_be_bytes());
+    h.update(service.as_bytes());
+    h.update(credential);
+    h.finalize().into()
 }
 
 #[cfg(test)]
@@ -122,7 +103,7 @@ mod tests {
     use super::*;
 
     fn v(valid_until: Option<u64>) -> Verified {
-        Verified { payment_hash: [1; 32], token_id: [2; 32], valid_until }
+        Verified { payment_hash: [1; 32], token_id: [2; 32], valid_until, terms: None }
     }
 
     const A: CredentialSource = CredentialSource::Authorization;

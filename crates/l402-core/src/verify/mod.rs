@@ -10,6 +10,7 @@ use crate::crypto::{ct_eq, sha256};
 use crate::identifier::Identifier;
 use crate::keys::KeyRing;
 use crate::macaroon::{Caveat, Macaroon};
+use crate::terms::Terms;
 
 /// What a verified token grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +19,13 @@ pub struct Verified {
     pub payment_hash: [u8; 32],
     /// The token id from the identifier.
     pub token_id: [u8; 32],
-    /// The effective (last, strictest) `<service>_valid_until`, if any.
+    /// The effective (last, strictest) `<service>_valid_until`, if any. Clients may lower it
+    /// with a caveat of their own, so it bounds what is accepted, never how long a claim is
+    /// remembered (that is [`Terms::valid_until`]).
     pub valid_until: Option<u64>,
+    /// What the server sold, from the signed token id; `None` for tokens not minted with terms
+    /// (the caller decides whether those are acceptable).
+    pub terms: Option<Terms>,
 }
 
 /// Why a credential does not grant access. All of these call for a fresh 402
@@ -221,10 +227,16 @@ fn verify_inner(
         }
     }
     let valid_until = check_rules(&mac.caveats, service, now_unix)?;
+    let terms = Terms::from_token_id(&identifier.token_id);
+    // The minted expiry holds even if the caveat that states it were missing.
+    if terms.and_then(|t| t.valid_until).is_some_and(|until| now_unix >= until) {
+        return Err(Rejection::Expired);
+    }
     Ok(Verified {
         payment_hash: identifier.payment_hash,
         token_id: identifier.token_id,
         valid_until,
+        terms,
     })
 }
 

@@ -39,7 +39,8 @@ fn accepts_and_reports() {
         Verified {
             payment_hash: sha256(&PREIMAGE),
             token_id: [9; 32],
-            valid_until: Some(100)
+            valid_until: Some(100),
+            terms: None,
         }
     );
     assert_eq!(
@@ -210,4 +211,41 @@ fn unpaid_never_skips_a_presented_preimage() {
         ring.verify(&cred(vec![minted(&ring)], None), "svc", 99),
         Err(Rejection::MissingPreimage)
     );
+}
+
+/// Issue "payment integrity" item 1: a client-added `valid_until` narrows what is accepted but
+/// never what the server minted; item 2: the price paid travels in the signed token id.
+#[test]
+fn terms_come_from_the_signed_token_id_not_from_caveats() {
+    use crate::caveat::valid_until_predicate;
+    use crate::terms::Terms;
+    let ring = ring(1);
+    let terms = Terms { paid_msat: 1000, valid_until: None };
+    let mut mac = ring.mint(&MintParams {
+        payment_hash: sha256(&PREIMAGE),
+        token_id: terms.token_id([5; 12]),
+        service: "svc",
+        valid_until: None,
+        capabilities: None,
+    });
+    mac.add_first_party_caveat(&valid_until_predicate("svc", 50));
+    let v = ring.verify(&cred(vec![mac.clone()], Some(PREIMAGE)), "svc", 10).unwrap();
+    assert_eq!(v.valid_until, Some(50), "the client's caveat narrows acceptance");
+    assert_eq!(v.terms, Some(terms), "but the minted terms stay what the server sold");
+    assert_eq!(
+        ring.verify(&cred(vec![mac], Some(PREIMAGE)), "svc", 50),
+        Err(Rejection::Expired)
+    );
+
+    // The minted expiry is enforced from the token id as well.
+    let short = Terms { paid_msat: 1, valid_until: Some(20) };
+    let mac = ring.mint(&MintParams {
+        payment_hash: sha256(&PREIMAGE),
+        token_id: short.token_id([6; 12]),
+        service: "svc",
+        valid_until: None,
+        capabilities: None,
+    });
+    assert!(ring.verify(&cred(vec![mac.clone()], Some(PREIMAGE)), "svc", 19).is_ok());
+    assert_eq!(ring.verify(&cred(vec![mac], Some(PREIMAGE)), "svc", 20), Err(Rejection::Expired));
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use l402_backend::{with_timeout, Backend, BackendError, InvoiceRequest};
 use l402_core::keys::KeyRing;
-use l402_core::MintParams;
+use l402_core::{MintParams, Terms};
 use l402_redis::{RedisStore, StoreError};
 use l402_usage::{Rate, RateOutcome};
 
@@ -29,6 +29,8 @@ pub enum ChallengeError {
     RateLimited(Duration),
     /// The Redis rate check could not run: 503 (a rate limit never fails open).
     Store(StoreError),
+    /// The Redis price could not be read: 503 (a token is never sold at a guessed price).
+    Price(StoreError),
 }
 
 impl fmt::Display for ChallengeError {
@@ -37,6 +39,7 @@ impl fmt::Display for ChallengeError {
             ChallengeError::Backend(e) => write!(f, "cannot create an invoice: {e}"),
             ChallengeError::RateLimited(_) => f.write_str("invoice rate limit reached for this client"),
             ChallengeError::Store(e) => write!(f, "cannot check the invoice rate limit in Redis: {e}"),
+            ChallengeError::Price(e) => write!(f, "cannot read the price from Redis: {e}"),
         }
     }
 }
@@ -60,7 +63,8 @@ pub struct ChallengeJob {
     pub amount_msat: u64,
     pub invoice_expiry_secs: u32,
     pub valid_until: Option<u64>,
-    pub token_id: [u8; 32],
+    /// Fresh random bytes of the token id ([`Terms::token_id`]).
+    pub nonce: [u8; l402_core::terms::NONCE_LEN],
     pub legacy_lsat: bool,
     pub timeout: Duration,
     pub redis: Option<RedisPart>,
@@ -97,7 +101,11 @@ impl ChallengeJob {
                 }
             }
             if let Some(path) = &redis.price_path {
-                amount_msat = redis.prices.lookup(&redis.store, path, amount_msat, warnings).await;
+                amount_msat = redis
+                    .prices
+                    .lookup(&redis.store, path, amount_msat, warnings)
+                    .await
+                    .map_err(ChallengeError::Price)?;
             }
         }
         let request = InvoiceRequest {
@@ -109,9 +117,11 @@ impl ChallengeJob {
         let invoice = with_timeout(name, self.timeout, self.backend.create_invoice(request))
             .await
             .map_err(ChallengeError::Backend)?;
+        // The token is bound to what this invoice asks for and to its minted lifetime.
+        let terms = Terms { paid_msat: amount_msat, valid_until: self.valid_until };
         let macaroon = self.keys.mint(&MintParams {
             payment_hash: invoice.payment_hash,
-            token_id: self.token_id,
+            token_id: terms.token_id(self.nonce),
             service: &self.service,
             valid_until: self.valid_until,
             capabilities: None,

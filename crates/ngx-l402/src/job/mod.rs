@@ -2,7 +2,7 @@
 //!
 //! - `challenge`: the invoice-creation rate check in Redis, the Redis price, the invoice and
 //!   the macaroon of a 402 answer;
-//! - `claim`: one token-use claim in Redis;
+//! - `claim`: admitting a token against Redis: its price (when not cached) and one use claim;
 //! - `lookup`: whether the invoice of a macaroon presented without preimage is settled
 //!   (`l402_auto_detect_payment`).
 //!
@@ -20,13 +20,12 @@ use std::cell::RefCell;
 use std::future::Future;
 
 pub use challenge::{Challenge, ChallengeError, ChallengeJob, RedisPart};
-pub use claim::ClaimJob;
+pub use claim::{Admit, ClaimJob, PriceCheck};
 pub use lookup::LookupJob;
 pub use price::WorkerPrices;
 
 use l402_backend::{BackendError, Settlement};
 use l402_redis::StoreError;
-use l402_usage::ClaimOutcome;
 
 /// Most failures one job records (a failover list is short; this only bounds memory).
 const MAX_FAILURES: usize = 16;
@@ -78,8 +77,11 @@ pub enum JobOutput {
         outcome: Result<Challenge, ChallengeError>,
         warnings: Vec<String>,
     },
-    /// A Redis claim.
-    Claim(Result<ClaimOutcome, StoreError>),
+    /// A Redis admission (price check and claim), plus warnings to log.
+    Claim {
+        outcome: Result<Admit, StoreError>,
+        warnings: Vec<String>,
+    },
     /// An invoice lookup (payment detection), plus warnings to log.
     Lookup {
         outcome: Result<Settlement, BackendError>,

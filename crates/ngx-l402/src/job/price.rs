@@ -1,14 +1,16 @@
 //! The seed's dynamic prices: the price of a request path read from Redis under the key equal
 //! to the path (`SET /protected 15000`), cached per worker for [`PRICE_CACHE_TTL`].
 //!
-//! A missing key, an invalid value or an unreachable Redis all fall back to the location's
-//! configured price, with a warning (at most one per [`WARN_EVERY`] per worker while Redis is
-//! down, so an outage does not flood the log). A bad value is never a free request.
+//! Tokens are bound to the price they paid (`l402_core::Terms`), so the price is read both when
+//! a challenge is made and when a token is presented. A missing key or an invalid value use the
+//! location's configured price (an invalid one with a warning); an unreachable Redis is an
+//! error: the caller answers 503, because a token sold or admitted at a guessed price could be
+//! too cheap, and claims in the same Redis fail closed anyway.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use l402_redis::RedisStore;
+use l402_redis::{RedisStore, StoreError};
 use l402_usage::price::{parse_price, CachedPrice, PriceCache};
 
 use crate::conf::MAX_AMOUNT_MSAT;
@@ -17,45 +19,44 @@ use crate::conf::MAX_AMOUNT_MSAT;
 pub const PRICE_CACHE_TTL: Duration = Duration::from_secs(2);
 /// Paths remembered per worker.
 const PRICE_CACHE_PATHS: usize = 10_000;
-/// Least time between two "Redis unreachable, configured price used" warnings per worker.
-const WARN_EVERY: Duration = Duration::from_secs(10);
 
-/// The per-worker price cache, shared by the worker's jobs.
+/// The per-worker price cache, shared by the worker's main thread and its jobs.
 #[derive(Clone)]
 pub struct WorkerPrices {
-    inner: Arc<Mutex<Inner>>,
-}
-
-struct Inner {
-    cache: PriceCache,
-    last_outage_warning_ms: Option<u64>,
+    cache: Arc<Mutex<PriceCache>>,
 }
 
 impl WorkerPrices {
     pub fn new() -> WorkerPrices {
         WorkerPrices {
-            inner: Arc::new(Mutex::new(Inner {
-                cache: PriceCache::new(PRICE_CACHE_TTL.as_millis() as u64, PRICE_CACHE_PATHS),
-                last_outage_warning_ms: None,
-            })),
+            cache: Arc::new(Mutex::new(PriceCache::new(
+                PRICE_CACHE_TTL.as_millis() as u64,
+                PRICE_CACHE_PATHS,
+            ))),
         }
     }
 
-    /// The price for `path`: Redis' value if valid, else `configured`. Warnings go to `warn`.
+    /// The price for `path` if this worker read it less than [`PRICE_CACHE_TTL`] ago.
+    pub fn cached(&self, path: &str, configured: u64) -> Option<u64> {
+        let hit = self.cache.lock().ok()?.get(path, now_ms())?;
+        Some(resolve(hit, configured))
+    }
+
+    /// The price for `path`: Redis' value if valid, else `configured`; `Err` when Redis did not
+    /// answer. Warnings go to `warn`.
     pub async fn lookup(
         &self,
         store: &RedisStore,
         path: &str,
         configured: u64,
         warnings: &mut Vec<String>,
-    ) -> u64 {
-        let now = now_ms();
-        if let Some(hit) = self.with(|i| i.cache.get(path, now)).flatten() {
-            return resolve(hit, configured);
+    ) -> Result<u64, StoreError> {
+        if let Some(price) = self.cached(path, configured) {
+            return Ok(price);
         }
-        let answer = match store.price(path).await {
-            Ok(None) => CachedPrice::Configured,
-            Ok(Some(raw)) => match parse_price(&raw, MAX_AMOUNT_MSAT) {
+        let answer = match store.price(path).await? {
+            None => CachedPrice::Configured,
+            Some(raw) => match parse_price(&raw, MAX_AMOUNT_MSAT) {
                 Ok(price) => CachedPrice::Price(price),
                 Err(e) => {
                     warnings.push(format!(
@@ -66,31 +67,11 @@ impl WorkerPrices {
                     CachedPrice::Configured
                 }
             },
-            Err(e) => {
-                let warn = self.with(|i| {
-                    let due = i
-                        .last_outage_warning_ms
-                        .is_none_or(|t| now.saturating_sub(t) >= WARN_EVERY.as_millis() as u64);
-                    if due {
-                        i.last_outage_warning_ms = Some(now);
-                    }
-                    due
-                });
-                if warn == Some(true) {
-                    warnings.push(format!(
-                        "l402: cannot read prices from Redis ({e}); configured prices are used \
-                         until it answers again"
-                    ));
-                }
-                return configured; // not cached: the next request asks again
-            }
         };
-        self.with(|i| i.cache.put(path, answer, now));
-        resolve(answer, configured)
-    }
-
-    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> Option<R> {
-        self.inner.lock().ok().map(|mut g| f(&mut g))
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.put(path, answer, now_ms());
+        }
+        Ok(resolve(answer, configured))
     }
 }
 
