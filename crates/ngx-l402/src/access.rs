@@ -20,6 +20,7 @@ use crate::usage::{self, Admission};
 use crate::ctx::{self, RequestCtx, State};
 use crate::ffi::{NGX_DECLINED, NGX_DONE, NGX_OK};
 use crate::detect::{self, Detection};
+use crate::marks::{self, Mark};
 use crate::job::{ChallengeError, ChallengeJob, JobOutput};
 use crate::response;
 use crate::worker;
@@ -61,6 +62,11 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         };
         if let Some(ctx) = ctx::get(r, Module::module()) {
             return resume(r, ctx, lcf, settings);
+        }
+        if marks::has(r, Mark::PaymentRequired) {
+            // An `error_page 402` led this request into a paid location: serve the error page
+            // under the challenge already sent, never a second invoice (payment-integrity 9).
+            return NGX_OK;
         }
 
         let now = now_secs();

@@ -4,6 +4,8 @@
 //! `l402-core`, invoices in the backend crates. Layout:
 //! - `conf/`: directives, environment, validation at parse time (`nginx -t`);
 //! - `access.rs`: the access-phase handler; `response.rs`: outcome -> status and headers;
+//! - `subrequest.rs`: refuses subrequests into paid locations (they skip the access phase);
+//! - `marks.rs`: request facts that survive internal redirects;
 //! - `bridge/`: per-worker async runtime and the hand-off back to the event loop;
 //! - `job.rs`: work done off the main thread; `worker.rs`: process start/stop;
 //! - `fake_pay.rs`: the fake backend's pay endpoint.
@@ -17,7 +19,9 @@ mod fake_pay;
 mod ffi;
 mod guard;
 mod job;
+mod marks;
 mod response;
+mod subrequest;
 mod usage;
 mod worker;
 mod zone;
@@ -28,7 +32,7 @@ use std::sync::Arc;
 
 use ngx::ffi::{
     ngx_array_push, ngx_conf_t, ngx_http_handler_pt, ngx_http_module_t,
-    ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_int_t, ngx_module_t, NGX_HTTP_MODULE,
+    ngx_http_phases_NGX_HTTP_ACCESS_PHASE, ngx_http_phases_NGX_HTTP_PREACCESS_PHASE, ngx_int_t, ngx_module_t, NGX_HTTP_MODULE,
     NGX_LOG_EMERG, NGX_LOG_WARN,
 };
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
@@ -115,12 +119,18 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(&*cf) else {
             return ffi::NGX_ERROR;
         };
-        let phase = &mut cmcf.phases[ngx_http_phases_NGX_HTTP_ACCESS_PHASE as usize];
-        let h = ngx_array_push(&mut phase.handlers).cast::<ngx_http_handler_pt>();
-        if h.is_null() {
-            return ffi::NGX_ERROR;
+        let handlers: [(u32, ngx_http_handler_pt); 2] = [
+            (ngx_http_phases_NGX_HTTP_ACCESS_PHASE, Some(access::access_handler)),
+            (ngx_http_phases_NGX_HTTP_PREACCESS_PHASE, Some(subrequest::preaccess_handler)),
+        ];
+        for (phase, handler) in handlers {
+            let phase = &mut cmcf.phases[phase as usize];
+            let h = ngx_array_push(&mut phase.handlers).cast::<ngx_http_handler_pt>();
+            if h.is_null() {
+                return ffi::NGX_ERROR;
+            }
+            *h = handler;
         }
-        *h = Some(access::access_handler);
     }
     ffi::NGX_OK
 }

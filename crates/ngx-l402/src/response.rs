@@ -7,6 +7,7 @@ use ngx::ffi::{ngx_http_request_t, ngx_int_t};
 
 use crate::ffi::add_header_out;
 use crate::job::Challenge;
+use crate::marks::{self, Mark};
 
 /// Header that states, in a few words, why a request was not served.
 pub const REASON_HEADER: &str = "X-L402-Reason";
@@ -15,6 +16,7 @@ pub const REASON_HEADER: &str = "X-L402-Reason";
 pub const INVOICE_TYPE_HEADER: &str = "X-L402-Invoice-Type";
 
 pub const PAYMENT_REQUIRED: ngx_int_t = 402;
+pub const FORBIDDEN: ngx_int_t = 403;
 pub const SERVICE_UNAVAILABLE: ngx_int_t = 503;
 pub const TOO_MANY_REQUESTS: ngx_int_t = 429;
 
@@ -46,6 +48,7 @@ pub unsafe fn payment_required(
         if let Some(reason) = reason {
             add_header_out(r, REASON_HEADER, reason.as_bytes());
         }
+        marks::set(r, Mark::PaymentRequired);
     }
     PAYMENT_REQUIRED
 }
@@ -62,6 +65,7 @@ pub unsafe fn payment_pending(r: *mut ngx_http_request_t) -> ngx_int_t {
         add_header_out(r, "Retry-After", PAYMENT_PENDING_RETRY_AFTER.as_bytes());
         add_header_out(r, "Cache-Control", b"no-store");
         add_header_out(r, REASON_HEADER, PAYMENT_PENDING_REASON.as_bytes());
+        marks::set(r, Mark::PaymentRequired);
     }
     PAYMENT_REQUIRED
 }

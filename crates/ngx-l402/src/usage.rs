@@ -7,7 +7,6 @@
 //!   nginx computed (`$remote_addr`, so the realip module decides, never a raw header).
 //! - `price`: the location's price, fixed or from an nginx complex value.
 
-use std::ffi::c_void;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use l402_core::verify::Verified;
@@ -20,6 +19,7 @@ use l402_redis::StoreError;
 use crate::access::log;
 use crate::job::{Admit, ClaimJob, PriceCheck, RedisPart};
 use crate::conf::{LocConf, Price, Settings, StoreSettings, MAX_AMOUNT_MSAT};
+use crate::marks::{self, Mark};
 use crate::response;
 
 /// `X-L402-Reason` of a token whose uses are all claimed.
@@ -89,7 +89,7 @@ pub unsafe fn admit(
         // An internal redirect (index, try_files, error_page) re-runs the access phase of the
         // same request: it already holds its use of this token (but pays the new price).
         let limit = match lcf.uses().limit() {
-            Some(_) if already_claimed(r, &key) => None,
+            Some(_) if marks::has(r, Mark::Claimed(key)) => None,
             limit => limit,
         };
         match (&settings.store, limit) {
@@ -152,7 +152,7 @@ unsafe fn settle(r: *mut ngx_http_request_t, key: [u8; 16], outcome: Option<Clai
     unsafe {
         match outcome {
             Some(ClaimOutcome::Accepted { remaining }) => {
-                remember_claim(r, key);
+                marks::set(r, Mark::Claimed(key));
                 if let Some(left) = remaining {
                     response::uses_remaining(r, left);
                 }
@@ -256,52 +256,6 @@ pub unsafe fn price(r: *mut ngx_http_request_t, lcf: &LocConf) -> Result<u64, ng
             );
             response::unavailable(r, Duration::from_secs(60), "price unavailable")
         })
-    }
-}
-
-/// Marks a pool cleanup entry as "this request claimed a use of token <key>". Request
-/// contexts are wiped by internal redirects; the pool and its cleanups are not.
-unsafe extern "C" fn claim_marker(_data: *mut c_void) {}
-
-/// The one address used both to set and to recognise the marker (a function referenced in two
-/// places may get two addresses; a value read from one static cannot).
-static CLAIM_MARKER: unsafe extern "C" fn(*mut c_void) = claim_marker;
-
-/// True when this request already claimed a use of the token with this claim key.
-///
-/// # Safety
-/// `r` is a live request on the main thread.
-unsafe fn already_claimed(r: *mut ngx_http_request_t, key: &[u8; 16]) -> bool {
-    // SAFETY: the pool's cleanup list is a singly linked list owned by the request pool;
-    // entries with our marker handler carry 16 bytes we wrote.
-    unsafe {
-        let mut c = (*(*r).pool).cleanup;
-        while !c.is_null() {
-            if (*c).handler.map(|h| h as usize) == Some(CLAIM_MARKER as usize)
-                && !(*c).data.is_null()
-                && *(*c).data.cast::<[u8; 16]>() == *key
-            {
-                return true;
-            }
-            c = (*c).next;
-        }
-        false
-    }
-}
-
-/// Records the claim in the request pool for [`already_claimed`].
-///
-/// # Safety
-/// `r` is a live request on the main thread.
-unsafe fn remember_claim(r: *mut ngx_http_request_t, key: [u8; 16]) {
-    // SAFETY: ngx_pool_cleanup_add allocates `data` of the given size in the request pool.
-    unsafe {
-        let c = ngx::ffi::ngx_pool_cleanup_add((*r).pool, size_of::<[u8; 16]>());
-        if c.is_null() {
-            return; // worst case a redirected request is refused once more, never served twice
-        }
-        (*c).data.cast::<[u8; 16]>().write(key);
-        (*c).handler = Some(CLAIM_MARKER);
     }
 }
 

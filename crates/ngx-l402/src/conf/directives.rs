@@ -37,7 +37,7 @@ macro_rules! command {
 }
 
 /// Every directive of the module. The README lists them with syntax, default and context.
-pub static mut COMMANDS: [ngx_command_t; 29] = [
+pub static mut COMMANDS: [ngx_command_t; 30] = [
     command!("l402", HTTP_ANY | NGX_CONF_FLAG, set_enable, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_amount_msat_default", HTTP_ANY | NGX_CONF_TAKE1, set_amount, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_macaroon_timeout", HTTP_ANY | NGX_CONF_TAKE1, set_macaroon_timeout, NGX_HTTP_LOC_CONF_OFFSET),
@@ -63,6 +63,7 @@ pub static mut COMMANDS: [ngx_command_t; 29] = [
     command!("l402_indefinite_access", HTTP_ANY | NGX_CONF_FLAG, set_indefinite_access, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_invoice_rate_limit", HTTP_ANY | NGX_CONF_TAKE1, set_rate_limit, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_redis_price", HTTP_ANY | NGX_CONF_FLAG, set_redis_price, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_allow_subrequests", HTTP_ANY | NGX_CONF_FLAG, set_allow_subrequests, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_usage_zone", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_usage_zone, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_redis", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
@@ -126,6 +127,7 @@ handler!(set_token_uses, LocConf, token_uses);
 handler!(set_indefinite_access, LocConf, indefinite_access);
 handler!(set_rate_limit, LocConf, rate_limit);
 handler!(set_redis_price, LocConf, redis_price);
+handler!(set_allow_subrequests, LocConf, allow_subrequests);
 handler!(set_usage_zone, MainConf, usage_zone);
 handler!(set_redis, MainConf, redis);
 
@@ -403,6 +405,11 @@ fn bolt12_offer(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> R
     l402_cln::bolt12::check_offer(v.trim())
         .map_err(|e| format!("is not a usable BOLT12 offer: {e}"))?;
     once(&mut mcf.backend_directives.bolt12_offer, v.trim().to_owned())
+}
+
+fn allow_subrequests(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let on = on_off(arg(args)?)?;
+    once(&mut lcf.allow_subrequests, on)
 }
 
 fn auto_detect(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {

@@ -202,6 +202,9 @@ pub struct LocConf {
     /// `l402_auto_detect_payment`: admit a macaroon without preimage when the backend reports
     /// its invoice settled.
     pub auto_detect: Option<bool>,
+    /// `l402_allow_subrequests`: serve subrequests (SSI `include virtual`, `auth_request`,
+    /// `mirror`, …) into this paid location without payment. Off: refused with 403.
+    pub allow_subrequests: Option<bool>,
     /// Explicit `l402_service`; otherwise a name derived from server and location.
     pub service: Option<String>,
     /// The derived service name, computed once per worker on first use.
@@ -230,6 +233,9 @@ impl LocConf {
     }
     pub fn auto_detect(&self) -> bool {
         self.auto_detect.unwrap_or(false)
+    }
+    pub fn allow_subrequests(&self) -> bool {
+        self.allow_subrequests.unwrap_or(false)
     }
     pub fn invoice_expiry(&self) -> u32 {
         self.invoice_expiry.unwrap_or(DEFAULT_INVOICE_EXPIRY_SECS)
@@ -261,6 +267,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.auto_detect.is_none() {
             self.auto_detect = prev.auto_detect;
+        }
+        if self.allow_subrequests.is_none() {
+            self.allow_subrequests = prev.allow_subrequests;
         }
         if self.service.is_none() {
             self.service.clone_from(&prev.service);

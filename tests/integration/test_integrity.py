@@ -1,0 +1,328 @@
+"""Payment integrity: each attack of the payment-integrity issue, reproduced from outside against a
+real nginx (and a real Redis where it applies). Tests are named after the issue's items."""
+import base64
+import os
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+from pymacaroons import Macaroon
+
+from conftest import NGINX, auth, buy, paid_config, parse_challenge
+from redis_peers import Redis
+from test_pricing import invoice_msat
+from test_backends import directives, lnd, server  # noqa: F401 (lnd is a fixture)
+from test_usage import USED_UP
+
+UNDERPAID = "token paid less than this request costs"
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def attenuate(mac, caveat):
+    """The macaroon with one more first-party caveat, as any holder may add (standard base64)."""
+    m = Macaroon.deserialize(mac)
+    m.add_first_party_caveat(caveat)
+    raw = m.serialize()
+    return base64.b64encode(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))).decode()
+
+
+def token_id_hex(mac):
+    ident = Macaroon.deserialize(mac).identifier_bytes
+    assert len(ident) == 66
+    return ident[34:].hex()
+
+
+def service_of(mac):
+    for c in Macaroon.deserialize(mac).first_party_caveats():
+        cid = c.caveat_id if isinstance(c.caveat_id, str) else c.caveat_id.decode()
+        if cid.startswith("services="):
+            return cid.split("=", 1)[1].split(":")[0]
+    raise AssertionError("no services caveat")
+
+
+class Clock:
+    """nginx's wall clock, moved forward through libfaketime (monotonic time is left alone, so
+    nginx's timers keep working)."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "faketime")
+        self.set(0)
+
+    def env(self):
+        return {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": self.path,
+                "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+    def set(self, offset_secs):
+        with open(self.path, "w") as f:
+            f.write(f"+{offset_secs}\n")
+
+
+@pytest.fixture
+def redis():
+    r = Redis().start()
+    yield r
+    r.stop()
+
+
+# --- item 1: replay by shortening the claim -------------------------------------------------
+
+@pytest.mark.parametrize("timeout", ["0", "3600"])
+def test_item1_client_shortened_expiry_does_not_shorten_the_claim(make_nginx, tmp_path, timeout):
+    """A client adds `<svc>_valid_until=now+2`, uses the token once, waits past the claim's old
+    lifetime (valid_until + 300 s): the original token must still be used up."""
+    clock = Clock(str(tmp_path))
+    n = make_nginx(paid_config(uses=None, loc=f"l402_macaroon_timeout {timeout};"), env=clock.env())
+    mac, pre = buy(n)
+    short = attenuate(mac, f"{service_of(mac)}_valid_until={int(time.time()) + 2}")
+    assert requests.get(n.url + "/protected/", headers=auth(short, pre)).status_code == 200
+    clock.set(400)
+    time.sleep(0.3)
+    again = requests.get(n.url + "/protected/", headers=auth(mac, pre))
+    assert again.status_code == 402, "the original token was accepted again"
+    assert again.headers["X-L402-Reason"] == USED_UP
+
+
+@pytest.mark.parametrize("timeout", ["0", "3600"])
+def test_item1_redis_claim_lives_as_long_as_the_minted_token(make_nginx, redis, timeout):
+    n = make_nginx(paid_config(uses=None, extra=f"l402_redis {redis.url};",
+                               loc=f"l402_macaroon_timeout {timeout};"))
+    mac, pre = buy(n)
+    short = attenuate(mac, f"{service_of(mac)}_valid_until={int(time.time()) + 2}")
+    assert requests.get(n.url + "/protected/", headers=auth(short, pre)).status_code == 200
+    ttl = int(redis.cli("TTL", f"l402:use:{token_id_hex(mac)}").strip())
+    if timeout == "0":
+        assert ttl == -1, f"a claim on a never-expiring token must never expire (TTL {ttl})"
+    else:
+        assert ttl > 3600, f"the claim must outlive the minted token (TTL {ttl})"
+    r = requests.get(n.url + "/protected/", headers=auth(mac, pre))
+    assert r.status_code == 402 and r.headers["X-L402-Reason"] == USED_UP
+
+
+# --- item 2: tokens bound to what they paid for ---------------------------------------------
+
+TIERS = """
+    l402_backend fake;
+    map $arg_tier $tier_price { default 1000; premium 9000000; }
+    map $request_method $method_price { default 1000; PUT 7000000; }
+    server {
+        listen 127.0.0.1:{port};
+        root {html};
+        location /protected/ {
+            l402 on;
+            l402_token_uses unlimited;
+            l402_amount_msat_default $tier_price;
+        }
+        location /by-method/ {
+            alias {html}/protected/;
+            l402 on;
+            l402_token_uses unlimited;
+            l402_amount_msat_default $method_price;
+        }
+        location = /.l402/fake/pay { l402_fake_pay; }
+    }
+"""
+
+
+def test_item2_token_bought_for_the_default_tier_does_not_open_premium(make_nginx):
+    n = make_nginx(TIERS)
+    mac, pre = buy(n, "/protected/")
+    assert requests.get(n.url + "/protected/", headers=auth(mac, pre)).status_code == 200
+    r = requests.get(n.url + "/protected/?tier=premium", headers=auth(mac, pre))
+    assert r.status_code == 402, "a 1000 msat token opened a 9000000 msat request"
+    assert r.headers["X-L402-Reason"] == UNDERPAID
+    _, inv = parse_challenge(r)
+    assert invoice_msat(inv) == 9000000
+    # A token bought at the higher price covers the cheaper request.
+    rich_mac, rich_pre = buy(n, "/protected/?tier=premium")
+    assert requests.get(n.url + "/protected/?tier=premium", headers=auth(rich_mac, rich_pre)).status_code == 200
+    assert requests.get(n.url + "/protected/", headers=auth(rich_mac, rich_pre)).status_code == 200
+
+
+def test_item2_get_priced_token_does_not_pass_a_put(make_nginx):
+    n = make_nginx(TIERS)
+    mac, pre = buy(n, "/by-method/")
+    assert requests.get(n.url + "/by-method/", headers=auth(mac, pre)).status_code == 200
+    r = requests.put(n.url + "/by-method/", headers=auth(mac, pre), data=b"x")
+    assert r.status_code == 402, f"a GET-priced token passed a PUT ({r.status_code})"
+    assert r.headers["X-L402-Reason"] == UNDERPAID
+    assert invoice_msat(parse_challenge(r)[1]) == 7000000
+
+
+def write_file(n, rel, text):
+    with open(os.path.join(n.dir, "html", rel), "w") as f:
+        f.write(text)
+
+
+@pytest.mark.parametrize("uses", ["unlimited", "3"])
+def test_item2_redis_path_price_binds_the_token(make_nginx, redis, uses):
+    n = make_nginx(paid_config(uses=uses, extra=f"l402_redis {redis.url};"))
+    write_file(n, "protected/expensive.txt", "expensive\n")
+    redis.cli("SET", "/protected/expensive.txt", "8000000")
+    mac, pre = buy(n, "/protected/")
+    assert requests.get(n.url + "/protected/", headers=auth(mac, pre)).status_code == 200
+    r = requests.get(n.url + "/protected/expensive.txt", headers=auth(mac, pre))
+    assert r.status_code == 402, "a token bought on the cheap path opened the expensive one"
+    assert r.headers["X-L402-Reason"] == UNDERPAID
+    assert invoice_msat(parse_challenge(r)[1]) == 8000000
+    # Twice: the second time the price comes from this worker's cache, on the main thread.
+    r = requests.get(n.url + "/protected/expensive.txt", headers=auth(mac, pre))
+    assert r.status_code == 402 and r.headers["X-L402-Reason"] == UNDERPAID
+    if uses == "3":
+        # The refused requests claimed nothing: two uses are left.
+        ok = requests.get(n.url + "/protected/", headers=auth(mac, pre))
+        assert ok.status_code == 200 and ok.headers["X-L402-Uses-Remaining"] == "1"
+    big_mac, big_pre = buy(n, "/protected/expensive.txt")
+    r = requests.get(n.url + "/protected/expensive.txt", headers=auth(big_mac, big_pre))
+    assert r.status_code == 200 and r.text == "expensive\n"
+    # The price went up after the token was bought: the token no longer covers it.
+    redis.cli("SET", "/protected/expensive.txt", "9000000")
+    time.sleep(2.2)
+    r = requests.get(n.url + "/protected/expensive.txt", headers=auth(big_mac, big_pre))
+    assert r.status_code == 402 and r.headers["X-L402-Reason"] == UNDERPAID
+
+
+def test_item2_no_challenge_at_a_guessed_price_while_redis_is_down(make_nginx, redis):
+    n = make_nginx(paid_config(extra=f"l402_redis {redis.url} timeout=200ms connect_timeout=200ms;"))
+    redis.cli("SET", "/protected/", "8000000")
+    r = requests.get(n.url + "/protected/")
+    assert r.status_code == 402 and invoice_msat(parse_challenge(r)[1]) == 8000000
+    mac, pre = buy(n)
+    redis.kill()
+    time.sleep(2.2)  # past the worker's price cache
+    r = requests.get(n.url + "/protected/", timeout=10)
+    assert r.status_code == 503, "a challenge was made at the configured (cheaper) price"
+    assert "Retry-After" in r.headers
+    r = requests.get(n.url + "/protected/", headers=auth(mac, pre), timeout=10)
+    assert r.status_code == 503
+    assert "cannot read the price from Redis" in n.error_log()
+
+
+# --- item 5: memory amplification -----------------------------------------------------------
+
+def worker_rss_kb(n):
+    with open(os.path.join(n.dir, "logs", "nginx.pid")) as f:
+        master = f.read().strip()
+    pids = subprocess.run(["ps", "-o", "pid=", "--ppid", master], capture_output=True,
+                          text=True).stdout.split()
+    assert len(pids) == 1, pids
+    with open(f"/proc/{pids[0]}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def test_item5_junk_candidates_do_not_grow_the_worker(make_nginx):
+    """A paid token followed by a different ~7 KB junk candidate each time: before, every
+    request left a 7 KB memo entry (17 000 requests took a worker from 7 to 137 MB)."""
+    n = make_nginx(paid_config(uses="unlimited"))
+    mac, pre = buy(n)
+    s = requests.Session()
+    assert s.get(n.url + "/protected/", headers=auth(mac, pre)).status_code == 200
+    before = worker_rss_kb(n)
+    pad = "A" * 7000
+    for i in range(4000):
+        junk = base64.b64encode(f"{i:08d}".encode()).decode() + pad
+        r = s.get(n.url + "/protected/", headers={"Authorization": f"L402 {mac},{junk}:{pre}"})
+        assert r.status_code == 200
+    grown_mb = (worker_rss_kb(n) - before) / 1024
+    assert grown_mb < 12, f"the worker grew {grown_mb:.1f} MB over 4000 requests (28 MB of junk)"
+
+
+def test_item5_long_unique_paths_do_not_grow_the_price_cache(make_nginx, redis):
+    n = make_nginx(paid_config(extra=f"l402_redis {redis.url};"))
+    s = requests.Session()
+    assert s.get(n.url + "/protected/warm").status_code == 402
+    before = worker_rss_kb(n)
+    pad = "p" * 6000
+    for i in range(3000):
+        assert s.get(f"{n.url}/protected/{i}{pad}").status_code == 402
+    grown_mb = (worker_rss_kb(n) - before) / 1024
+    assert grown_mb < 10, f"the worker grew {grown_mb:.1f} MB over 3000 paths (18 MB of paths)"
+
+
+# --- item 6: payment detection makes the macaroon a bearer token ----------------------------
+
+def test_item6_detection_admits_the_macaroon_alone_once_and_the_readme_says_so(make_nginx, lnd):
+    """Documented behaviour: with l402_auto_detect_payment on, whoever holds the macaroon after
+    the invoice is paid takes the payer's use; it is still one use, and only after payment."""
+    n = make_nginx(server("l402_backend lnd; " + directives("lnd", lnd), loc="l402_auto_detect_payment on;"))
+    r = requests.get(n.url + "/protected/", timeout=10)
+    mac, inv = parse_challenge(r)
+    bearer = {"Authorization": f"L402 {mac}"}
+    assert requests.get(n.url + "/protected/", headers=bearer, timeout=10).status_code == 402
+    pre = lnd.settle(inv)
+    time.sleep(2.2)  # the worker remembers "not paid" for 2 s
+    assert requests.get(n.url + "/protected/", headers=bearer, timeout=10).status_code == 200
+    if pre:
+        payer = requests.get(n.url + "/protected/", headers=auth(mac, pre), timeout=10)
+        assert payer.status_code == 402 and payer.headers["X-L402-Reason"] == USED_UP
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    section = readme[readme.index("`l402_auto_detect_payment on"):][:3000]
+    assert "bearer" in section, "the README must say the macaroon becomes a bearer token"
+
+
+# --- item 8: subrequests skip the paywall ---------------------------------------------------
+
+SUBREQUESTS = """
+    l402_backend fake;
+    server {
+        listen 127.0.0.1:{port};
+        root {html};
+        location / { ssi on; }
+        location /gated/ { auth_request /protected/index.html; alias {html}/; }
+        location /protected/ { l402 on; }
+        location /open/ { alias {html}/protected/; l402 on; l402_allow_subrequests on; }
+    }
+"""
+
+
+def test_item8_ssi_include_of_a_paid_location_is_refused(make_nginx):
+    n = make_nginx(SUBREQUESTS)
+    write_file(n, "page.html", 'before <!--# include virtual="/protected/index.html" --> after\n')
+    write_file(n, "open.html", 'before <!--# include virtual="/open/index.html" --> after\n')
+    r = requests.get(n.url + "/page.html")
+    assert "paid content" not in r.text, "SSI included the paid content without payment"
+    assert "subrequest into a paid location was refused" in n.error_log()
+    # The operator's opt-in serves it.
+    assert "paid content" in requests.get(n.url + "/open.html").text
+
+
+def test_item8_auth_request_into_a_paid_location_is_refused(make_nginx):
+    n = make_nginx(SUBREQUESTS)
+    r = requests.get(n.url + "/gated/index.html")
+    assert r.status_code == 403, f"auth_request passed through a paid location ({r.status_code})"
+    # The main request into the paid location is still challenged as usual.
+    assert requests.get(n.url + "/protected/").status_code == 402
+
+
+# --- item 9: error_page 402 into a paid location ---------------------------------------------
+
+@pytest.mark.parametrize("recursive", ["off", "on"])
+def test_item9_error_page_402_reuses_the_first_challenge(make_nginx, recursive):
+    n = make_nginx(paid_config(loc=f"error_page 402 /protected/402.html; recursive_error_pages {recursive};"))
+    write_file(n, "protected/402.html", "please pay\n")
+    r = requests.get(n.url + "/protected/")
+    assert r.status_code == 402
+    assert r.text == "please pay\n"
+    lines = r.raw.headers.getlist("WWW-Authenticate")
+    assert len(lines) == 2, f"one invoice per request expected, got {lines!r}"
+    mac, inv = parse_challenge(r)
+    pre = requests.get(n.url + "/.l402/fake/pay", params={"invoice": inv}).text.strip()
+    assert requests.get(n.url + "/protected/", headers=auth(mac, pre)).text == "paid content\n"
+
+
+# --- item 11: nginx's debug log prints credentials ------------------------------------------
+
+def test_item11_release_build_has_no_debug_log(make_nginx):
+    v = subprocess.run([NGINX, "-V"], capture_output=True, text=True).stderr
+    assert "--with-debug" not in v, "the default build must not have nginx's debug log"
+    n = make_nginx(paid_config(), main="")
+    conf = open(n.conf_path).read().replace("error_log logs/error.log info;", "error_log logs/error.log debug;")
+    open(n.conf_path, "w").write(conf)
+    n.reload()
+    time.sleep(1)
+    mac, pre = buy(n)
+    assert requests.get(n.url + "/protected/", headers=auth(mac, pre)).status_code == 200
+    requests.get(n.url + "/protected/", headers=auth(mac, "00" * 32))
+    log = n.error_log()
+    assert mac[:40] not in log and pre not in log
