@@ -13,7 +13,7 @@ from pymacaroons import Macaroon
 from conftest import NGINX, auth, buy, paid_config, parse_challenge
 from redis_peers import Redis
 from test_pricing import invoice_msat
-from test_backends import directives, lnd, server  # noqa: F401 (lnd is a fixture)
+from test_backends import cln, directives, lnd, server  # noqa: F401 (cln, lnd are fixtures)
 from test_usage import USED_UP
 
 UNDERPAID = "token paid less than this request costs"
@@ -326,3 +326,43 @@ def test_item11_release_build_has_no_debug_log(make_nginx):
     requests.get(n.url + "/protected/", headers=auth(mac, "00" * 32))
     log = n.error_log()
     assert mac[:40] not in log and pre not in log
+
+
+# --- item 7: header injection from a malicious node ------------------------------------------
+
+def raw_get(port, path):
+    """The raw bytes of a response, read from a socket (no HTTP library repairs them)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def test_item7_bolt12_invoice_with_crlf_cannot_inject_headers(make_nginx, cln):
+    n = make_nginx(server("l402_backend bolt12; " + directives("bolt12", cln)))
+    cln.mode("garbage/header-injection")
+    raw = raw_get(n.port, "/protected/")
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"X-Injected" not in head, "a node wrote a header of its own"
+    for line in head.split(b"\r\n"):
+        assert all(b >= 0x20 or b == 0x09 for b in line), line
+    status = head.split(b"\r\n", 1)[0]
+    # The backend decodes the invoice (BOLT12 allows the continuation); only its normalised
+    # text is sent.
+    assert b" 402 " in status, status
+    m = re.search(rb'L402 macaroon="[^"]+", invoice="(lni1[a-z0-9]+)"', head)
+    assert m, head
+
+
+def test_item7_control_bytes_never_reach_a_header(make_nginx, cln):
+    """A BOLT11 node returning CR LF inside its invoice: 503 and an error line, no injection."""
+    n = make_nginx(server("l402_backend cln; " + directives("cln", cln)))
+    cln.mode("garbage/unparsable-invoice")
+    raw = raw_get(n.port, "/protected/")
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(b"HTTP/1.1 503"), head[:40]

@@ -18,6 +18,7 @@
 mod backend;
 mod check;
 mod error;
+mod invoice_text;
 pub mod failover;
 mod timeout;
 mod types;
@@ -31,6 +32,7 @@ pub use lightning_invoice;
 pub use backend::{Backend, BoxFuture};
 pub use check::{check_invoice, check_payee, check_preimage, parse_bolt11, MAX_BOLT11_LEN};
 pub use error::BackendError;
+pub use invoice_text::{normalize_invoice_text, MAX_INVOICE_TEXT};
 pub use failover::Failover;
 pub use timeout::with_timeout;
 pub use types::{Invoice, InvoiceRequest, Settlement, MAX_INVOICE_AMOUNT_MSAT};

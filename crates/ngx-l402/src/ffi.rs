@@ -5,7 +5,7 @@ use std::ptr::null_mut;
 
 use ngx::ffi::{
     ngx_conf_full_name, ngx_conf_t, ngx_http_request_t, ngx_int_t, ngx_list_push, ngx_parse_time,
-    ngx_pnalloc, ngx_str_t, ngx_table_elt_t, NGX_LOG_EMERG,
+    ngx_pnalloc, ngx_str_t, ngx_table_elt_t, NGX_LOG_EMERG, NGX_LOG_ERR,
 };
 
 /// `NGX_CONF_OK`.
@@ -135,6 +135,17 @@ pub unsafe fn complex_value<'a>(
 pub unsafe fn add_header_out(r: *mut ngx_http_request_t, key: &'static str, value: &[u8]) -> bool {
     // SAFETY: see the contract; memory comes from the request pool and lives as long as `r`.
     unsafe {
+        // No CR, LF or other control byte ever reaches a header we write, whatever its source
+        // (payment-integrity item 7); the value itself is never logged.
+        if value.iter().any(|&b| b < 0x20 || b == 0x7f) {
+            ngx::ngx_log_error!(
+                NGX_LOG_ERR,
+                (*(*r).connection).log,
+                "l402: refused to send header \"{}\": its value holds control bytes",
+                key
+            );
+            return false;
+        }
         let h = ngx_list_push(&mut (*r).headers_out.headers).cast::<ngx_table_elt_t>();
         if h.is_null() {
             return false;

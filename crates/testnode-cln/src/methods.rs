@@ -461,6 +461,10 @@ impl Node {
         });
         let invoice = match garbage {
             Some(GarbageKind::UnparsableInvoice) => "lni1notaninvoice".to_owned(),
+            Some(GarbageKind::HeaderInjection) => {
+                let cut = lni.len() / 2;
+                format!("{}+\r\n\r\n{}", &lni[..cut], &lni[cut..])
+            }
             _ => lni,
         };
         Ok(json!({"invoice": invoice, "changes": {}}))

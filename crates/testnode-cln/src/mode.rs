@@ -46,6 +46,11 @@ pub enum GarbageKind {
     /// `invoice` returns a BOLT11 signed by another key; `fetchinvoice` an `lni1` whose
     /// signature is by another key than its `invoice_node_id`.
     ForeignSignature,
+    /// `fetchinvoice` returns a valid `lni1` with a BOLT12 continuation `+\r\n\r\n` in it
+    /// (a decoder skips whitespace after `+`), to inject into response headers. Not in
+    /// [`GarbageKind::ALL`]: the backend rightly decodes it; the nginx adapter must only ever
+    /// send the normalised text.
+    HeaderInjection,
 }
 
 impl GarbageKind {
@@ -68,6 +73,7 @@ impl GarbageKind {
             GarbageKind::NotJson => "not-json",
             GarbageKind::HugeReply => "huge-reply",
             GarbageKind::ForeignSignature => "foreign-signature",
+            GarbageKind::HeaderInjection => "header-injection",
         }
     }
 }
@@ -85,6 +91,9 @@ impl FromStr for GarbageKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s == "unparsable-bolt11" {
             return Ok(GarbageKind::UnparsableInvoice);
+        }
+        if s == GarbageKind::HeaderInjection.name() {
+            return Ok(GarbageKind::HeaderInjection);
         }
         GarbageKind::ALL
             .into_iter()

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use l402_backend::{with_timeout, Backend, BackendError, InvoiceRequest};
+use l402_backend::{normalize_invoice_text, with_timeout, Backend, BackendError, InvoiceRequest};
 use l402_core::keys::KeyRing;
 use l402_core::{MintParams, Terms};
 use l402_redis::{RedisStore, StoreError};
@@ -126,14 +126,14 @@ impl ChallengeJob {
             valid_until: self.valid_until,
             capabilities: None,
         });
+        // Only the normalised invoice text reaches a header, whatever the node sent.
+        let text = normalize_invoice_text(&invoice.bolt11).map_err(|cause| {
+            ChallengeError::Backend(BackendError::InvalidReply { backend: name, cause })
+        })?;
         let b64 = macaroon.to_base64();
         Ok(Challenge {
-            www_authenticate: l402_core::challenge::www_authenticate(
-                &b64,
-                &invoice.bolt11,
-                self.legacy_lsat,
-            ),
-            bolt12: l402_cln::invoice_kind(&invoice.bolt11) == l402_cln::InvoiceKind::Bolt12,
+            www_authenticate: l402_core::challenge::www_authenticate(&b64, &text, self.legacy_lsat),
+            bolt12: l402_cln::invoice_kind(&text) == l402_cln::InvoiceKind::Bolt12,
         })
     }
 }
