@@ -366,3 +366,27 @@ def test_item7_control_bytes_never_reach_a_header(make_nginx, cln):
     raw = raw_get(n.port, "/protected/")
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert head.startswith(b"HTTP/1.1 503"), head[:40]
+
+
+# --- item 3: derived service names collide -------------------------------------------------
+
+EXACT_AND_PREFIX = """
+    l402_backend fake;
+    server {
+        listen 127.0.0.1:{port};
+        root {html};
+        location = /protected/index.html { l402 on; l402_token_uses unlimited; }
+        location /protected/ { l402 on; l402_token_uses unlimited; }
+        location = /.l402/fake/pay { l402_fake_pay; }
+    }
+"""
+
+
+def test_item3_exact_and_prefix_locations_derive_different_services(make_nginx):
+    n = make_nginx(EXACT_AND_PREFIX)
+    write_file(n, "protected/other.html", "other\n")
+    mac, pre = buy(n, "/protected/index.html")
+    assert requests.get(n.url + "/protected/index.html", headers=auth(mac, pre)).status_code == 200
+    r = requests.get(n.url + "/protected/other.html", headers=auth(mac, pre))
+    assert r.status_code == 402, "a token of `location =` opened the prefix location"
+    assert r.headers["X-L402-Reason"] == "token not valid for this service"

@@ -399,8 +399,23 @@ unsafe fn service_name(r: *mut ngx_http_request_t, lcf: &LocConf) -> &str {
             let server = NgxHttpCoreModule::server_conf(&*r)
                 .map(|c| c.server_name.as_bytes().to_vec())
                 .unwrap_or_default();
+            // The match kind is part of the identity: `location = /download` and
+            // `location /download` are different locations (payment-integrity item 3).
             let location = NgxHttpCoreModule::location_conf(&*r)
-                .map(|c| c.name.as_bytes().to_vec())
+                .map(|c| {
+                    let kind: &[u8] = if c.exact_match() != 0 {
+                        b"="
+                    } else if !c.regex.is_null() {
+                        b"~"
+                    } else if c.noregex() != 0 {
+                        b"^~"
+                    } else if c.named() != 0 {
+                        b"@"
+                    } else {
+                        b""
+                    };
+                    [kind, b" ", c.name.as_bytes()].concat()
+                })
                 .unwrap_or_default();
             derive_service_name(&server, &location)
         }
