@@ -97,6 +97,16 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             }
         }
     }
+    if mcf.enabled_somewhere && mcf.redis.is_none() {
+        // Payment-integrity item 4 (open): the zone is not persisted yet.
+        ffi::conf_log(
+            cf,
+            NGX_LOG_WARN,
+            "l402: token claims live in the usage zone, which is lost when nginx stops or the \
+             zone is resized: a used token is then accepted again until it expires; \
+             \"l402_redis\" with a persistent Redis keeps claims across restarts",
+        );
+    }
     match conf::resolve_main(mcf) {
         Ok(None) => return ffi::NGX_OK, // L402 not used: no handler, zero cost
         Ok(Some(settings)) => {
