@@ -1,11 +1,12 @@
 //! What a token was sold for, bound into its identifier's token id.
 //!
-//! l402-wire.md §3 leaves the 32-byte token id to the minting server. This server spends it
+//! The L402 protocol specification ("Macaroon identifier": version, payment hash, token id)
+//! leaves the 32-byte token id to the minting server. This server spends it
 //! on `magic[4] || nonce[12] || paid_msat[8, big-endian] || valid_until[8, big-endian, 0 =
 //! never]`. The identifier is what the macaroon's HMAC chain starts from and the per-token root
 //! key is derived from the token id ([`crate::keys`]), so no client can change these bytes
 //! without breaking the signature. Caveats, by contrast, can be *added* by any holder
-//! (l402-wire.md §4): a client-added `<service>_valid_until` may shorten what a token accepts,
+//! (macaroon attenuation, L402 "Caveats"): a client-added `<service>_valid_until` may shorten what a token accepts,
 //! but it must never decide how long the server remembers a claim, and nothing a client adds
 //! may raise the price a token covers. Both facts therefore come from here, never from caveats.
 //!
