@@ -390,3 +390,38 @@ def test_item3_exact_and_prefix_locations_derive_different_services(make_nginx):
     r = requests.get(n.url + "/protected/other.html", headers=auth(mac, pre))
     assert r.status_code == 402, "a token of `location =` opened the prefix location"
     assert r.headers["X-L402-Reason"] == "token not valid for this service"
+
+
+# --- item 10: foot-guns that make a paid location free ----------------------------------------
+
+REGEX_OVER_PREFIX = """
+    l402_backend fake;
+    server {
+        listen 127.0.0.1:{port};
+        root {html};
+        location PREFIX { l402 on; }
+        location ~* \\.(txt|css)$ { }
+    }
+"""
+
+
+def test_item10_nginx_t_warns_when_a_free_regex_wins_over_a_paid_prefix(make_nginx):
+    n = make_nginx(REGEX_OVER_PREFIX.replace("PREFIX", "/protected/"), start=False)
+    ok, out = n.test_config()
+    assert ok, out
+    assert "free regex location" in out and "location ^~ /protected/" in out, out
+    # The pitfall is real: the regex location serves the paid directory's .txt for free.
+    n.start()
+    write_file(n, "protected/x.txt", "paid text\n")
+    assert requests.get(n.url + "/protected/x.txt").status_code == 200
+    assert requests.get(n.url + "/protected/").status_code == 402
+
+
+def test_item10_no_warning_for_a_caret_tilde_prefix(make_nginx):
+    n = make_nginx(REGEX_OVER_PREFIX.replace("PREFIX", "^~ /protected/"), start=False)
+    ok, out = n.test_config()
+    assert ok, out
+    assert "free regex location" not in out, out
+    n.start()
+    write_file(n, "protected/x.txt", "paid text\n")
+    assert requests.get(n.url + "/protected/x.txt").status_code == 402

@@ -6,6 +6,7 @@
 //! - `access.rs`: the access-phase handler; `response.rs`: outcome -> status and headers;
 //! - `subrequest.rs`: refuses subrequests into paid locations (they skip the access phase);
 //! - `marks.rs`: request facts that survive internal redirects;
+//! - `pitfalls.rs`: `nginx -t` warnings for configurations that make paid locations free;
 //! - `bridge/`: per-worker async runtime and the hand-off back to the event loop;
 //! - `job.rs`: work done off the main thread; `worker.rs`: process start/stop;
 //! - `fake_pay.rs`: the fake backend's pay endpoint.
@@ -20,6 +21,7 @@ mod ffi;
 mod guard;
 mod job;
 mod marks;
+mod pitfalls;
 mod response;
 mod subrequest;
 mod usage;
@@ -124,6 +126,8 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             return ffi::NGX_ERROR;
         }
     }
+    // SAFETY: `cf` is live in postconfiguration; nginx has built its location trees.
+    unsafe { pitfalls::warn_regex_over_paid_prefix(cf) };
     // SAFETY: `cf` is live; the core main conf holds the phase handler arrays.
     unsafe {
         let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(&*cf) else {
