@@ -8,6 +8,9 @@
 //!   cache of Redis prices;
 //! - [`payment`]: the per-worker cache of invoice states for payment detection without a
 //!   preimage;
+//! - [`layout`]: the byte layout of that table in shared memory or a usage state file, and
+//!   carrying its entries into a table of another size;
+//! - [`lock`]: the table's lock word, shared by every process that maps the table;
 //! - [`keys`]: the keys claims and rate entries are stored under, in the zone and in Redis.
 //!
 //! Claims follow Aperture's `ChargeStore` contract: a claim is one atomic step (never
@@ -15,6 +18,8 @@
 //! wins, and growth is bounded.
 
 pub mod keys;
+pub mod layout;
+pub mod lock;
 mod outcome;
 pub mod payment;
 mod policy;

@@ -169,6 +169,29 @@ pub fn rate_check(slots: &mut [Slot], key: [u8; 16], rate: Rate, now_ms: u64) ->
     }
 }
 
+/// Puts `entry` (an unexpired slot of another table) into this one: merged with the entry
+/// already there for its key (the higher use count and the later expiry win), else in a
+/// free slot, else over a rate entry when `entry` is a claim. `false` when there is no room.
+pub fn insert(slots: &mut [Slot], entry: Slot, now_secs: u64) -> bool {
+    match place(slots, &entry.key, now_secs) {
+        Place::Found(at) if !slots[at].is_free(now_secs) => {
+            let slot = &mut slots[at];
+            slot.value = slot.value.max(entry.value);
+            slot.expires_at = slot.expires_at.max(entry.expires_at);
+            true
+        }
+        Place::Found(at) | Place::Free(at) => {
+            slots[at] = entry;
+            true
+        }
+        Place::Evict(at) if !entry.is_rate() => {
+            slots[at] = entry;
+            true
+        }
+        Place::Evict(_) | Place::Full => false,
+    }
+}
+
 /// Counts of live entries, for logs, metrics and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Occupancy {

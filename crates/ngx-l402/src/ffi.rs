@@ -53,12 +53,21 @@ pub fn parse_size(value: &[u8]) -> Option<usize> {
     usize::try_from(v).ok().filter(|&n| n > 0)
 }
 
-/// A path relative to the nginx prefix, as nginx resolves file arguments.
+/// A path relative to the configuration directory, as nginx resolves file arguments.
 pub fn conf_full_name(cf: *mut ngx_conf_t, path: &str) -> Result<String, String> {
+    full_name(cf, path, 1)
+}
+
+/// A path relative to the nginx prefix, as nginx resolves `pid` and log files.
+pub fn prefix_full_name(cf: *mut ngx_conf_t, path: &str) -> Result<String, String> {
+    full_name(cf, path, 0)
+}
+
+fn full_name(cf: *mut ngx_conf_t, path: &str, conf_prefix: usize) -> Result<String, String> {
     let mut s = ngx_str_t { len: path.len(), data: path.as_ptr().cast_mut() };
     // SAFETY: `cf->cycle` is live during parsing; ngx_conf_full_name allocates the result in the
     // cycle pool and only reads the input.
-    let rc = unsafe { ngx_conf_full_name((*cf).cycle, &mut s, 1) };
+    let rc = unsafe { ngx_conf_full_name((*cf).cycle, &mut s, conf_prefix as _) };
     if rc != 0 {
         return Err("cannot resolve the file name".into());
     }

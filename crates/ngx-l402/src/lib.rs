@@ -91,7 +91,12 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     if mcf.enabled_somewhere && mcf.zone.is_none() && mcf.redis.is_none() {
         // Single use is the default: every paid location needs a claim store.
         let tag = (&raw const ngx_http_l402_module).cast();
-        match zone::declare(cf, conf::DEFAULT_ZONE_NAME, conf::DEFAULT_ZONE_SIZE, tag) {
+        let spec = conf::directives::default_state_path(cf, conf::DEFAULT_ZONE_NAME).map(|state| zone::ZoneSpec {
+            name: conf::DEFAULT_ZONE_NAME.to_owned(),
+            size: conf::DEFAULT_ZONE_SIZE,
+            state: Some(state),
+        });
+        match spec.and_then(|spec| zone::declare(cf, spec, tag)) {
             Ok(z) => mcf.zone = Some(z),
             Err(msg) => {
                 ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "l402: {}", msg);
@@ -99,15 +104,15 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             }
         }
     }
-    if mcf.enabled_somewhere && mcf.redis.is_none() {
-        // Payment-integrity item 4 (open): the zone is not persisted yet.
-        ffi::conf_log(
-            cf,
-            NGX_LOG_WARN,
-            "l402: token claims live in the usage zone, which is lost when nginx stops or the \
-             zone is resized: a used token is then accepted again until it expires; \
-             \"l402_redis\" with a persistent Redis keeps claims across restarts",
-        );
+    if let (true, None, Some(z)) = (mcf.enabled_somewhere, &mcf.redis, mcf.zone) {
+        if z.spec().state.is_none() {
+            ffi::conf_log(
+                cf,
+                NGX_LOG_WARN,
+                "l402: usage zone with state=off: its claims are lost when nginx stops or crashes, \
+                 and a used token is then accepted again until it expires",
+            );
+        }
     }
     match conf::resolve_main(mcf) {
         Ok(None) => return ffi::NGX_OK, // L402 not used: no handler, zero cost

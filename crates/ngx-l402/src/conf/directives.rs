@@ -9,7 +9,7 @@ use l402_core::keys::RootKey;
 use l402_fake::FakeNetwork;
 use ngx::ffi::{
     ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_NOARGS,
-    NGX_CONF_1MORE, NGX_CONF_TAKE1, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
+    NGX_CONF_1MORE, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
     NGX_HTTP_MAIN_CONF_OFFSET, NGX_HTTP_SRV_CONF,
 };
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
@@ -64,7 +64,7 @@ pub static mut COMMANDS: [ngx_command_t; 30] = [
     command!("l402_invoice_rate_limit", HTTP_ANY | NGX_CONF_TAKE1, set_rate_limit, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_redis_price", HTTP_ANY | NGX_CONF_FLAG, set_redis_price, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_allow_subrequests", HTTP_ANY | NGX_CONF_FLAG, set_allow_subrequests, NGX_HTTP_LOC_CONF_OFFSET),
-    command!("l402_usage_zone", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_usage_zone, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_usage_zone", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_usage_zone, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_redis", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
     ngx_command_t::empty(),
@@ -220,7 +220,7 @@ fn redis_price(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Res
     once(&mut lcf.redis_price, on)
 }
 
-/// `l402_usage_zone name:size`, like `limit_req_zone`'s `zone=name:size`.
+/// `l402_usage_zone name:size [state=path|off]`, like `limit_req_zone`'s `zone=name:size`.
 fn usage_zone(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
     let v = arg(args)?;
     let (name, size) = v
@@ -231,12 +231,30 @@ fn usage_zone(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Re
     }
     let size = crate::ffi::parse_size(size.as_bytes())
         .ok_or_else(|| format!("has an invalid zone size \"{}\"", shown(size)))?;
+    let state = match args.get(1) {
+        None => Some(default_state_path(cf, name)?),
+        Some(a) => {
+            let a = std::str::from_utf8(a.as_bytes()).map_err(|_| "has a value that is not valid UTF-8")?;
+            match a.strip_prefix("state=") {
+                Some("off") => None,
+                Some("") | None => {
+                    return Err(format!("has an unknown parameter \"{}\" (state=path or state=off)", shown(a)))
+                }
+                Some(path) => Some(std::path::PathBuf::from(crate::ffi::prefix_full_name(cf, path)?)),
+            }
+        }
+    };
     if mcf.zone.is_some() {
         return Err("is duplicate: one usage zone per http{} block".into());
     }
     let tag = (&raw const crate::ngx_http_l402_module).cast();
-    mcf.zone = Some(crate::zone::declare(cf, name, size, tag)?);
+    mcf.zone = Some(crate::zone::declare(cf, crate::zone::ZoneSpec { name: name.to_owned(), size, state }, tag)?);
     Ok(())
+}
+
+/// The usage state file of zone `name` when `state=` is not given: in the nginx prefix.
+pub fn default_state_path(cf: *mut ngx_conf_t, name: &str) -> Result<std::path::PathBuf, String> {
+    crate::ffi::prefix_full_name(cf, &format!("l402-{name}.state")).map(std::path::PathBuf::from)
 }
 
 fn macaroon_timeout(cf: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
