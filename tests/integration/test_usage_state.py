@@ -261,3 +261,28 @@ def test_item4_binary_upgrade_shares_one_table(make_nginx):
                     pass
                 wait_gone(pid)
     assert not n.bad_log_lines(), n.bad_log_lines()
+
+
+def test_item4_state_file_deleted_while_running_is_rewritten_on_reload(make_nginx):
+    n = make_nginx(paid_config(uses=None, loc=NEVER))
+    mac, pre = buy(n)
+    assert accepted(n, mac, pre)
+    os.unlink(state_file(n))
+    n.reload()
+    deadline = time.time() + 10
+    while time.time() < deadline and not os.path.exists(state_file(n)):
+        time.sleep(0.1)
+    assert "1 claims carried over" in n.error_log()
+    n.stop()
+    n.start()
+    assert refused(n, mac, pre)
+
+
+def test_item4_state_path_that_is_a_symlink_is_refused(make_nginx, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"")
+    n = make_nginx(paid_config(uses=None, extra="l402_usage_zone z:1m state=z.state;"), start=False)
+    os.symlink(victim, os.path.join(n.dir, "z.state"))
+    ok, out = n.test_config()
+    assert not ok and "z.state" in out, out
+    assert victim.read_bytes() == b""

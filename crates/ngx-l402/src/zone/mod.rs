@@ -142,8 +142,10 @@ unsafe fn init(zone: *mut ngx_shm_zone_t, old: *mut c_void) -> ngx_int_t {
     }
     let prev_table = previous.and_then(|p| p.table.clone().map(|t| (p.spec.state == handle.spec.state, t)));
     if let Some((same_state, t)) = &prev_table {
-        if *same_state && t.slots() == slots {
-            // Reload with nothing changed: the same table.
+        let file_in_place = handle.spec.state.as_deref().is_none_or(|p| t.is_at(p));
+        if *same_state && t.slots() == slots && file_in_place {
+            // Reload with nothing changed: the same table. (A state file deleted or replaced
+            // while nginx ran is opened again below and the table's claims merged into it.)
             handle.table = Some(t.clone());
             return NGX_OK;
         }

@@ -83,13 +83,14 @@ impl TableMap {
     /// it the claims of `previous` (the table of the zone before a reload) if that is another
     /// table. Runs in the master (or the single process), never in `nginx -t`.
     pub fn open(path: &Path, slots: usize, previous: Option<&TableMap>) -> Result<(TableMap, Opened), String> {
+        // Never through a symlink: the master often runs as root.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| os_error("open", path, e))?;
         // Exclusive means no other process maps this file: no lock holder can be alive.
@@ -149,13 +150,15 @@ impl TableMap {
         let mut tmp_name = path.as_os_str().to_owned();
         tmp_name.push(".new");
         let tmp_path = Path::new(&tmp_name);
+        // A leftover of a resize interrupted by a crash is ours to replace; a new file is made
+        // with O_EXCL so nothing (a planted symlink) is followed.
+        let _ = std::fs::remove_file(tmp_path);
         let tmp = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(tmp_path)
             .map_err(|e| os_error("create", tmp_path, e))?;
         flock(&tmp, libc::LOCK_EX);
@@ -186,7 +189,7 @@ impl TableMap {
 
     /// `nginx -t`: whether `path` can hold a table of `slots` slots, reading only.
     pub fn check(path: &Path, slots: usize) -> Result<Checked, String> {
-        let file = match File::open(path) {
+        let file = match OpenOptions::new().read(true).custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW).open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -242,6 +245,17 @@ impl TableMap {
         // SAFETY: the mapping holds `slots` slots after the header; the lock gives exclusive
         // access across every process that maps it.
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(1).cast::<Slot>(), self.slots) }
+    }
+
+    /// Whether this table is the file now at `path` (an anonymous table never is): false
+    /// when the file was deleted or replaced behind nginx's back.
+    pub fn is_at(&self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Some(f) = &self.file else { return false };
+        match (f.metadata(), std::fs::symlink_metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
     }
 
     /// Number of slots.
