@@ -209,11 +209,13 @@ def auth(mac, pre, scheme="L402"):
     return {"Authorization": f"{scheme} {mac}:{pre}"}
 
 
-def buy(n, path="/protected/"):
-    """Get a challenge at `path`, pay it with the fake wallet; returns (macaroon, preimage_hex)."""
-    r = requests.get(n.url + path, timeout=10)
+def buy(n, path="/protected/", session=None):
+    """Get a challenge at `path`, pay it with the fake wallet; returns (macaroon, preimage_hex).
+    With a `session`, both requests go over one connection (one worker)."""
+    http = session or requests
+    r = http.get(n.url + path, timeout=10)
     assert r.status_code == 402, r.status_code
     mac, inv = parse_challenge(r)
-    p = requests.get(n.url + "/.l402/fake/pay", params={"invoice": inv}, timeout=10)
+    p = http.get(n.url + "/.l402/fake/pay", params={"invoice": inv}, timeout=10)
     assert p.status_code == 200, (p.status_code, p.headers)
     return mac, p.text.strip()

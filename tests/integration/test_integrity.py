@@ -392,6 +392,105 @@ def test_item3_exact_and_prefix_locations_derive_different_services(make_nginx):
     assert r.headers["X-L402-Reason"] == "token not valid for this service"
 
 
+TWO_UNNAMED_SERVERS = """
+    l402_backend fake;
+    server {
+        listen 127.0.0.1:{port};
+        root {html};
+        location /protected/ { l402 on; l402_token_uses unlimited; }
+        location = /.l402/fake/pay { l402_fake_pay; }
+    }
+    server {
+        listen 127.0.0.1:{port2};
+        root {html};
+        location /protected/ { l402 on; l402_token_uses unlimited; }
+    }
+"""
+
+
+def name_second_service(conf):
+    head, tail = conf.rsplit("location /protected/ { l402 on;", 1)
+    return head + "location /protected/ { l402 on; l402_service other;" + tail
+
+
+def test_item3_two_server_blocks_without_server_name_fail_nginx_t_until_named(make_nginx):
+    """Listen addresses are not part of a derived name (instances on other ports or hosts must
+    derive the same names), so two unnamed server blocks with the same paid location cannot be
+    told apart: nginx -t says so and asks for l402_service."""
+    ok, out = make_nginx(TWO_UNNAMED_SERVERS, ports=2, start=False).test_config()
+    assert not ok
+    assert "cannot be told apart" in out and 'set "l402_service"' in out, out
+    assert "nginx.conf:" in out  # names the server blocks by file and line
+    n = make_nginx(name_second_service(TWO_UNNAMED_SERVERS), ports=2)
+    mac, pre = buy(n)
+    assert requests.get(n.url + "/protected/", headers=auth(mac, pre)).status_code == 200
+    r = requests.get(f"http://127.0.0.1:{n.ports[1]}/protected/", headers=auth(mac, pre))
+    assert r.status_code == 402, "a token of one server block opened the other"
+    assert r.headers["X-L402-Reason"] == "token not valid for this service"
+
+
+def test_item3_server_blocks_with_different_names_derive_different_services(make_nginx):
+    conf = TWO_UNNAMED_SERVERS.replace("{port2}", "{port}").replace(
+        "        root {html};", "        server_name SERVER;        root {html};")
+    conf = conf.replace("SERVER", "cheap.test", 1).replace("SERVER", "dear.test", 1)
+    n = make_nginx(conf)
+    mac, pre = buy(n)  # no Host match: the default (first) server, cheap.test
+    r = requests.get(n.url + "/protected/", headers={**auth(mac, pre), "Host": "dear.test"})
+    assert r.status_code == 402 and r.headers["X-L402-Reason"] == "token not valid for this service"
+    assert requests.get(n.url + "/protected/", headers={**auth(mac, pre), "Host": "cheap.test"}).status_code == 200
+
+
+def test_item3_regex_case_variants_with_the_same_pattern_fail_nginx_t(make_nginx):
+    conf = """
+    l402_backend fake;
+    server {
+        listen 127.0.0.1:{port};
+        root {html};
+        location ~ \\.txt$ { l402 on; l402_amount_msat_default 1000; }
+        location ~* \\.txt$ { l402 on; l402_amount_msat_default 9000000; }
+    }
+"""
+    ok, out = make_nginx(conf, start=False).test_config()
+    assert not ok and "cannot be told apart" in out, out
+
+
+NESTED_REGEX = """
+    l402_backend fake;
+    server {
+        listen 127.0.0.1:{port};
+        root {html};
+        location /a/ { location ~ \\.txt$ { l402 on; l402_token_uses unlimited; } }
+        location /b/ { location ~ \\.txt$ { l402 on; l402_token_uses unlimited; } }
+        location /protected/ {
+            l402 on;
+            l402_token_uses unlimited;
+            if ($arg_tag) { add_header X-Tagged $arg_tag; }
+        }
+        location = /.l402/fake/pay { l402_fake_pay; }
+    }
+"""
+
+
+def test_item3_same_nested_regex_under_two_prefixes_derive_different_services(make_nginx):
+    n = make_nginx(NESTED_REGEX)
+    for d in ("a", "b"):
+        os.makedirs(os.path.join(n.dir, "html", d), exist_ok=True)
+        write_file(n, f"{d}/x.txt", d + "\n")
+    mac, pre = buy(n, "/a/x.txt")
+    assert requests.get(n.url + "/a/x.txt", headers=auth(mac, pre)).text == "a\n"
+    r = requests.get(n.url + "/b/x.txt", headers=auth(mac, pre))
+    assert r.status_code == 402 and r.headers["X-L402-Reason"] == "token not valid for this service"
+
+
+def test_item3_if_block_uses_its_locations_service(make_nginx):
+    n = make_nginx(NESTED_REGEX)
+    mac, pre = buy(n)
+    r = requests.get(n.url + "/protected/?tag=t1", headers=auth(mac, pre))
+    assert r.status_code == 200 and r.headers["X-Tagged"] == "t1"
+    mac2, pre2 = buy(n, "/protected/?tag=t2")
+    assert requests.get(n.url + "/protected/", headers=auth(mac2, pre2)).status_code == 200
+
+
 # --- item 10: foot-guns that make a paid location free ----------------------------------------
 
 REGEX_OVER_PREFIX = """

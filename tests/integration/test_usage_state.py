@@ -238,9 +238,10 @@ def test_item4_binary_upgrade_shares_one_table(make_nginx):
         assert new_master and new_master != old_master, n.error_log()[-2000:]
         time.sleep(1.0)
         assert "shared with the processes still using it" in n.error_log()
-        # Both generations accept connections now; every token is claimed once.
+        # Both generations accept connections now; every token is claimed once. (Each
+        # generation's fake backend has its own node key, so a token is bought from one worker.)
         s = requests.Session()
-        during = [buy(n) for _ in range(20)]
+        during = [buy(n, session=requests.Session()) for _ in range(20)]
         for mac, pre in during:
             assert s.get(n.url + "/protected/", headers=auth(mac, pre)).status_code == 200
         for tok in [before] + during:

@@ -387,34 +387,34 @@ fn check_credential(
     Ok(verified)
 }
 
-/// The service tokens of this location are bound to: `l402_service`, or a name derived from the
-/// server block and the location, so a token is valid only where it was bought.
+/// The service tokens of this location are bound to: `l402_service`, or the name derived at
+/// configuration time (`services.rs`), so a token is valid only where it was bought.
 unsafe fn service_name(r: *mut ngx_http_request_t, lcf: &LocConf) -> &str {
     if let Some(name) = &lcf.service {
         return name;
     }
+    // An `if` or `limit_except` block has no name of its own: its enclosing location's.
+    let mut conf = Some(lcf);
+    for _ in 0..=crate::loc_tree::MAX_DEPTH {
+        let Some(c) = conf else { break };
+        if let Some(name) = c.derived_service.get() {
+            return name;
+        }
+        // SAFETY: parents are confs of the same cycle, alive as long as `lcf`.
+        conf = c.parent.map(|p| unsafe { &*p.as_ptr() });
+    }
+    // Not reached for locations nginx's trees hold; a name from this request's server and
+    // location as a last resort.
     lcf.derived_service.get_or_init(|| {
         // SAFETY: live request; core module confs are always present in an HTTP request.
         unsafe {
             let server = NgxHttpCoreModule::server_conf(&*r)
                 .map(|c| c.server_name.as_bytes().to_vec())
                 .unwrap_or_default();
-            // The match kind is part of the identity: `location = /download` and
-            // `location /download` are different locations (payment-integrity item 3).
             let location = NgxHttpCoreModule::location_conf(&*r)
                 .map(|c| {
-                    let kind: &[u8] = if c.exact_match() != 0 {
-                        b"="
-                    } else if !c.regex.is_null() {
-                        b"~"
-                    } else if c.noregex() != 0 {
-                        b"^~"
-                    } else if c.named() != 0 {
-                        b"@"
-                    } else {
-                        b""
-                    };
-                    [kind, b" ", c.name.as_bytes()].concat()
+                    let clcf: crate::loc_tree::Clcf = c;
+                    [crate::loc_tree::modifier(clcf).as_bytes(), b" ", c.name.as_bytes()].concat()
                 })
                 .unwrap_or_default();
             derive_service_name(&server, &location)

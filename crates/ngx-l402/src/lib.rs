@@ -6,7 +6,10 @@
 //! - `access.rs`: the access-phase handler; `response.rs`: outcome -> status and headers;
 //! - `subrequest.rs`: refuses subrequests into paid locations (they skip the access phase);
 //! - `marks.rs`: request facts that survive internal redirects;
-//! - `pitfalls.rs`: `nginx -t` warnings for configurations that make paid locations free;
+//! - `loc_tree.rs`: walking nginx's location trees at configuration time, for
+//!   `services.rs` (the service name each paid location derives, collisions refused) and
+//!   `pitfalls.rs` (`nginx -t` warnings for configurations that make paid locations free);
+//! - `zone/`: the usage zone and its state file;
 //! - `bridge/`: per-worker async runtime and the hand-off back to the event loop;
 //! - `job.rs`: work done off the main thread; `worker.rs`: process start/stop;
 //! - `fake_pay.rs`: the fake backend's pay endpoint.
@@ -20,9 +23,11 @@ mod fake_pay;
 mod ffi;
 mod guard;
 mod job;
+mod loc_tree;
 mod marks;
 mod pitfalls;
 mod response;
+mod services;
 mod subrequest;
 mod usage;
 mod worker;
@@ -132,6 +137,11 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         }
     }
     // SAFETY: `cf` is live in postconfiguration; nginx has built its location trees.
+    if let Err(msg) = unsafe { services::derive_all(cf) } {
+        ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
+        return ffi::NGX_ERROR;
+    }
+    // SAFETY: as above.
     unsafe { pitfalls::warn_regex_over_paid_prefix(cf) };
     // SAFETY: `cf` is live; the core main conf holds the phase handler arrays.
     unsafe {

@@ -207,8 +207,12 @@ pub struct LocConf {
     pub allow_subrequests: Option<bool>,
     /// Explicit `l402_service`; otherwise a name derived from server and location.
     pub service: Option<String>,
-    /// The derived service name, computed once per worker on first use.
+    /// The derived service name, set at configuration time for every paid location in nginx's
+    /// location trees (`services.rs`).
     pub derived_service: OnceCell<String>,
+    /// The conf this one was merged from: for an `if` or `limit_except` block, the enclosing
+    /// location, whose derived service name it uses.
+    pub parent: Option<std::ptr::NonNull<LocConf>>,
 }
 
 impl LocConf {
@@ -274,6 +278,7 @@ impl ngx::http::Merge for LocConf {
         if self.service.is_none() {
             self.service.clone_from(&prev.service);
         }
+        self.parent = Some(std::ptr::NonNull::from(prev));
         Ok(())
     }
 }
