@@ -1,0 +1,75 @@
+//! The I/O the decision asks for, and what the executor hands back. The executor owns every
+//! cache in front of that I/O (Redis prices, payment states): the decision only sees answers.
+
+use std::time::Duration;
+
+use l402_usage::{ClaimOutcome, Rate, RateOutcome};
+
+use crate::verdict::Cause;
+
+/// One piece of I/O to run before the decision can go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Io {
+    /// Claim one use of a token, atomically (never check-then-set).
+    Claim {
+        key: [u8; 16],
+        token_id: [u8; 32],
+        limit: u32,
+        /// When the claim may be forgotten: from the minted terms, never from a client's
+        /// caveat (`l402_usage::claim_expiry`).
+        expires_at: Option<u64>,
+        now: u64,
+    },
+    /// One invoice-creation rate check for this client and service (GCRA).
+    RateCheck { key: [u8; 16], rate: Rate, now_ms: u64 },
+    /// The store's price for `path`; `configured` when the store has none (or an invalid one).
+    Price { path: String, configured: u64 },
+    /// Whether the invoice of a macaroon presented without preimage is settled.
+    Lookup {
+        payment_hash: [u8; 32],
+        /// How long a "settled" answer may be remembered (the token's effective expiry).
+        valid_until: Option<u64>,
+    },
+    /// An invoice for `amount_msat` (the L402 offer is minted on it).
+    Invoice { amount_msat: u64, memo: String, expiry_secs: u32 },
+}
+
+/// A dependency that could not answer, classified by what the client is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub cause: Cause,
+    pub retry_after: Duration,
+    /// The whole error log line (names the peer, never a secret).
+    pub log: String,
+}
+
+/// What a backend knows about an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payment {
+    Settled,
+    Open,
+    /// Expired, canceled or unknown: it will never be paid.
+    Gone,
+}
+
+/// A fresh invoice, as a challenge needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoiced {
+    pub payment_hash: [u8; 32],
+    /// The normalised payment request text (only this reaches a header).
+    pub text: String,
+    /// A BOLT12 invoice (`lni1…`), which BOLT11-only wallets cannot pay.
+    pub bolt12: bool,
+    /// Fresh random bytes for the token id (randomness is an input, like time).
+    pub nonce: [u8; l402_core::terms::NONCE_LEN],
+}
+
+/// The answer to an [`Io`], of the same kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoResult {
+    Claim(Result<ClaimOutcome, Failure>),
+    RateCheck(Result<RateOutcome, Failure>),
+    Price(Result<u64, Failure>),
+    Lookup(Result<Payment, Failure>),
+    Invoice(Result<Invoiced, Failure>),
+}

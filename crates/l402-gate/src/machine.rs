@@ -1,0 +1,345 @@
+//! The decision: [`start`] with the request's facts, [`resume`] with each I/O result, until
+//! [`Step::Done`].
+//!
+//! The order is the order of docs/architecture.md, "The request pipeline": a presented
+//! credential is verified first (a forged or expired one never causes I/O beyond a fresh
+//! challenge); a verified token must have paid at least this request's price, then one use is
+//! claimed under the location's policy; anything else is answered with a challenge, after the
+//! invoice rate check. Every failure of a dependency ends in [`Verdict::Unavailable`]: nothing
+//! is ever admitted without the claim the policy asks for.
+
+use std::time::Duration;
+
+use l402_core::verify::VerifiedCache;
+use l402_core::{CredentialError, KeyRing, Terms, Unpaid, Verified};
+use l402_usage::{keys, ClaimOutcome, RateOutcome};
+
+use crate::facts::{Facts, PriceFact};
+use crate::io::{Failure, Io, IoResult, Payment};
+use crate::method::{l402, Method};
+use crate::policy::{Policy, Store};
+use crate::reason::Reason;
+use crate::verdict::{Admitted, Cause, Challenge, Event, Level, Verdict};
+
+/// The most I/O steps one request takes (lookup, price and claim, then rate check, price and
+/// invoice when the claim finds the token used up); a run that would take more ends in a 500.
+pub const MAX_STEPS: u32 = 8;
+
+/// `Retry-After` when the usage store has no room.
+const RETRY_STORE_FULL: Duration = Duration::from_secs(10);
+/// `Retry-After` when the price expression gives no price (the operator must fix it).
+const RETRY_PRICE_INVALID: Duration = Duration::from_secs(60);
+
+/// What the decision reads besides the request: the keys, and this worker's memo of verified
+/// credentials (a cache of a pure function, so results do not depend on it).
+pub struct Env<'e> {
+    pub keys: &'e KeyRing,
+    pub memo: Option<&'e mut VerifiedCache>,
+}
+
+/// What comes next.
+#[derive(Debug)]
+pub enum Step {
+    /// Run `io`, then call [`resume`] with `pending` and its result.
+    Io(Pending, Io),
+    /// The decision, and the lines to log (in order).
+    Done(Verdict, Vec<Event>),
+}
+
+/// A suspended decision: owned, so it can wait in the request while the I/O runs.
+#[derive(Debug)]
+pub struct Pending {
+    stage: Stage,
+    events: Vec<Event>,
+    steps: u32,
+}
+
+#[derive(Debug)]
+enum Stage {
+    /// A macaroon without preimage: is its invoice settled?
+    Detect(Unpaid),
+    /// A verified token: the store's price of this request.
+    AdmitPrice(Verified, Terms),
+    /// A verified token whose price is covered: one use.
+    AdmitClaim(Verified, u64, [u8; 16]),
+    /// A challenge: the invoice rate check.
+    ChallengeRate(Option<Reason>),
+    /// A challenge: the store's price.
+    ChallengePrice(Option<Reason>),
+    /// A challenge: the invoice.
+    ChallengeInvoice(Option<Reason>, u64),
+}
+
+/// Decides what `facts` get under `policy`.
+pub fn start(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>) -> Step {
+    if facts.already_challenged {
+        return Step::Done(Verdict::AlreadyChallenged, Vec::new());
+    }
+    let run = Run { env, policy, facts, events: Vec::new(), steps: 0 };
+    let Some(presented) = l402::recognise(&facts.carriers) else {
+        return run.challenge(None);
+    };
+    // A memo entry only pays off if the token can be presented again.
+    let memo = if policy.uses.limit() == Some(1) { None } else { run.env.memo.as_deref_mut() };
+    match l402::verify(run.env.keys, memo, presented, policy.service, facts.now()) {
+        Ok(verified) => run.admit(verified),
+        Err(Reason::Credential(CredentialError::MissingPreimage))
+            if presented.source == l402_core::verify::CredentialSource::Authorization && policy.auto_detect =>
+        {
+            match l402::verify_unpaid(run.env.keys, presented, policy.service, facts.now()) {
+                Ok(unpaid) => run.io(
+                    Stage::Detect(unpaid),
+                    Io::Lookup { payment_hash: unpaid.payment_hash(), valid_until: unpaid.valid_until() },
+                ),
+                Err(reason) => run.challenge(Some(reason)),
+            }
+        }
+        Err(reason) => run.challenge(Some(reason)),
+    }
+}
+
+/// Goes on with the result of the I/O `pending` asked for. `policy` and `facts` are those
+/// [`start`] was given (the adapter extracts them again).
+pub fn resume(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>, pending: Pending, result: IoResult) -> Step {
+    let Pending { stage, events, steps } = pending;
+    let mut run = Run { env, policy, facts, events, steps };
+    match (stage, result) {
+        (Stage::Detect(unpaid), IoResult::Lookup(answer)) => match answer {
+            Ok(Payment::Settled) => run.admit(unpaid.settled()),
+            Ok(Payment::Open) => run.done(Verdict::Pending {
+                token_id: unpaid.token_id(),
+                payment_hash: unpaid.payment_hash(),
+                amount_msat: Terms::from_token_id(&unpaid.token_id()).map_or(0, |t| t.paid_msat),
+            }),
+            Ok(Payment::Gone) => run.challenge(Some(Reason::InvoiceGone)),
+            Err(f) => run.failed(f),
+        },
+        (Stage::AdmitPrice(verified, terms), IoResult::Price(answer)) => match answer {
+            Ok(price) if terms.covers(price) => run.claim(verified, price),
+            Ok(_) => run.challenge(Some(Reason::Underpaid)),
+            Err(f) => run.failed(f),
+        },
+        (Stage::AdmitClaim(verified, price, key), IoResult::Claim(answer)) => match answer {
+            Ok(ClaimOutcome::Accepted { remaining }) => run.admitted(verified, price, remaining, Some(key)),
+            Ok(ClaimOutcome::UsedUp) => run.challenge(Some(Reason::UsedUp)),
+            Ok(ClaimOutcome::StoreFull) => run.store_full(
+                "l402: the usage zone is full: a paid token was refused with 503 \
+                 (claims are never evicted before their token expires); \
+                 make \"l402_usage_zone\" larger or tokens shorter-lived",
+            ),
+            Err(f) => run.failed(f),
+        },
+        (Stage::ChallengeRate(reason), IoResult::RateCheck(answer)) => match answer {
+            Ok(RateOutcome::Allowed) => run.challenge_price(reason),
+            Ok(RateOutcome::Limited { retry_after_secs }) => {
+                run.log(Level::Info, "l402: invoice rate limit reached for this client".to_owned());
+                run.done(Verdict::RateLimited { retry_after: Duration::from_secs(retry_after_secs.max(1)) })
+            }
+            Ok(RateOutcome::StoreFull) => {
+                run.store_full("l402: the usage zone is full: no room for a rate-limit entry")
+            }
+            Err(f) => run.failed(f),
+        },
+        (Stage::ChallengePrice(reason), IoResult::Price(answer)) => match answer {
+            Ok(price) => run.invoice(reason, price),
+            Err(f) => run.failed(f),
+        },
+        (Stage::ChallengeInvoice(reason, amount), IoResult::Invoice(answer)) => match answer {
+            Ok(invoice) => {
+                let policy = run.policy;
+                let terms = l402::OfferTerms {
+                    service: policy.service,
+                    amount_msat: amount,
+                    valid_until: run.minted_valid_until(),
+                    legacy_lsat: policy.legacy_lsat,
+                };
+                let (offer, token_id) = l402::offer(run.env.keys, &terms, &invoice);
+                run.done(Verdict::Challenge(Challenge {
+                    reason,
+                    offers: vec![offer],
+                    amount_msat: amount,
+                    token_id: Some(token_id),
+                    payment_hash: Some(invoice.payment_hash),
+                }))
+            }
+            Err(f) => run.failed(f),
+        },
+        (_, _) => {
+            run.log(Level::Error, "l402: internal error: an I/O result of the wrong kind; answering 500".to_owned());
+            run.done(Verdict::Internal)
+        }
+    }
+}
+
+/// One run of the decision: borrowed inputs and the log so far.
+struct Run<'r, 'e, 'p, 'f> {
+    env: &'r mut Env<'e>,
+    policy: &'r Policy<'p>,
+    facts: &'r Facts<'f>,
+    events: Vec<Event>,
+    steps: u32,
+}
+
+impl Run<'_, '_, '_, '_> {
+    fn log(&mut self, level: Level, message: String) {
+        self.events.push(Event { level, message });
+    }
+
+    fn io(mut self, stage: Stage, io: Io) -> Step {
+        if self.steps >= MAX_STEPS {
+            self.log(Level::Error, "l402: internal error: the decision took too many steps; answering 500".to_owned());
+            return self.done(Verdict::Internal);
+        }
+        Step::Io(Pending { stage, events: self.events, steps: self.steps + 1 }, io)
+    }
+
+    fn done(mut self, verdict: Verdict) -> Step {
+        if self.policy.dry_run {
+            let would = match &verdict {
+                Verdict::Admitted(_) => "would admit".to_owned(),
+                Verdict::Challenge(Challenge { reason: Some(r), .. }) => format!("would refuse: {r}"),
+                Verdict::Challenge(_) => "would challenge".to_owned(),
+                Verdict::Pending { .. } => "would answer: payment not received yet".to_owned(),
+                Verdict::RateLimited { .. } => "would answer 429: too many invoice requests".to_owned(),
+                Verdict::Unavailable { cause, .. } => format!("would answer 503: {}", cause.text()),
+                Verdict::Internal => "would answer 500".to_owned(),
+                Verdict::AlreadyChallenged => "would serve the error page".to_owned(),
+            };
+            self.log(Level::Info, format!("l402: dry run: {would}"));
+        }
+        Step::Done(verdict, self.events)
+    }
+
+    fn failed(mut self, f: Failure) -> Step {
+        self.log(Level::Error, f.log);
+        self.done(Verdict::Unavailable { cause: f.cause, retry_after: f.retry_after })
+    }
+
+    fn store_full(mut self, line: &str) -> Step {
+        self.log(Level::Error, line.to_owned());
+        self.done(Verdict::Unavailable { cause: Cause::StoreFull, retry_after: RETRY_STORE_FULL })
+    }
+
+    /// The location's configured price, or the verdict when there is none.
+    fn configured_price(&mut self) -> Result<u64, Verdict> {
+        match &self.facts.price {
+            PriceFact::Msat(p) => Ok(*p),
+            PriceFact::Unevaluable => {
+                self.log(Level::Error, "l402: cannot evaluate \"l402_amount_msat_default\"".to_owned());
+                Err(Verdict::Internal)
+            }
+            PriceFact::Invalid { log } => {
+                let line = log.clone();
+                self.log(Level::Error, line);
+                Err(Verdict::Unavailable { cause: Cause::Price, retry_after: RETRY_PRICE_INVALID })
+            }
+        }
+    }
+
+    /// A verified token: it must have paid at least this request's price (tokens are bound to
+    /// what they paid, `l402_core::Terms`), then one use is claimed.
+    fn admit(mut self, verified: Verified) -> Step {
+        let Some(terms) = verified.terms else {
+            return self.challenge(Some(Reason::NoTerms));
+        };
+        let configured = match self.configured_price() {
+            Ok(p) => p,
+            Err(v) => return self.done(v),
+        };
+        if self.policy.store == Store::Redis && self.policy.store_price {
+            let io = Io::Price { path: self.facts.path.to_owned(), configured };
+            return self.io(Stage::AdmitPrice(verified, terms), io);
+        }
+        if !terms.covers(configured) {
+            return self.challenge(Some(Reason::Underpaid));
+        }
+        self.claim(verified, configured)
+    }
+
+    fn claim(self, verified: Verified, price: u64) -> Step {
+        let key = keys::claim_key(&verified.token_id);
+        // An internal redirect (index, try_files, error_page) re-runs the access phase of the
+        // same request: it already holds its use of this token (but pays the new price).
+        let limit = match self.policy.uses.limit() {
+            Some(_) if self.facts.claimed == Some(key) => None,
+            limit => limit,
+        };
+        match limit {
+            None => self.admitted(verified, price, None, None),
+            Some(_) if self.policy.dry_run => self.admitted(verified, price, None, None),
+            Some(limit) => {
+                let io = Io::Claim {
+                    key,
+                    token_id: verified.token_id,
+                    limit,
+                    // The claim lives as long as the server minted the token valid: never as
+                    // long as a caveat the client added says.
+                    expires_at: l402_usage::claim_expiry(verified.terms.and_then(|t| t.valid_until)),
+                    now: self.facts.now(),
+                };
+                self.io(Stage::AdmitClaim(verified, price, key), io)
+            }
+        }
+    }
+
+    fn admitted(self, v: Verified, price: u64, uses_left: Option<u32>, claimed: Option<[u8; 16]>) -> Step {
+        self.done(Verdict::Admitted(Admitted {
+            method: Method::L402,
+            token_id: v.token_id,
+            payment_hash: v.payment_hash,
+            amount_msat: price,
+            uses_left,
+            claimed,
+        }))
+    }
+
+    /// A fresh challenge, after the invoice rate check.
+    fn challenge(mut self, reason: Option<Reason>) -> Step {
+        if let Some(reason) = reason {
+            self.log(Level::Info, format!("l402: credential refused: {reason}"));
+        }
+        match self.policy.rate_limit {
+            Some(rate) if !self.policy.dry_run => {
+                let key = keys::rate_key(self.policy.service, self.facts.client_addr);
+                let now_ms = self.facts.now_ms;
+                self.io(Stage::ChallengeRate(reason), Io::RateCheck { key, rate, now_ms })
+            }
+            _ => self.challenge_price(reason),
+        }
+    }
+
+    fn challenge_price(mut self, reason: Option<Reason>) -> Step {
+        let configured = match self.configured_price() {
+            Ok(p) => p,
+            Err(v) => return self.done(v),
+        };
+        if self.policy.store == Store::Redis && self.policy.store_price {
+            let io = Io::Price { path: self.facts.path.to_owned(), configured };
+            return self.io(Stage::ChallengePrice(reason), io);
+        }
+        self.invoice(reason, configured)
+    }
+
+    fn invoice(self, reason: Option<Reason>, amount: u64) -> Step {
+        if self.policy.dry_run {
+            return self.done(Verdict::Challenge(Challenge {
+                reason,
+                offers: Vec::new(),
+                amount_msat: amount,
+                token_id: None,
+                payment_hash: None,
+            }));
+        }
+        let io = Io::Invoice {
+            amount_msat: amount,
+            memo: format!("L402 access to {}", self.policy.service),
+            expiry_secs: self.policy.invoice_expiry_secs,
+        };
+        self.io(Stage::ChallengeInvoice(reason, amount), io)
+    }
+
+    fn minted_valid_until(&self) -> Option<u64> {
+        let timeout = self.policy.macaroon_timeout;
+        (timeout > 0).then(|| self.facts.now().saturating_add(timeout))
+    }
+}

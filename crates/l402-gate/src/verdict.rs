@@ -1,0 +1,147 @@
+//! What a request gets, as data: rendered by the adapter (HTTP today), recorded for variables,
+//! logs and metrics.
+
+use std::time::Duration;
+
+use crate::method::Method;
+use crate::reason::Reason;
+
+/// Why a dependency could not serve the decision (the text of `X-L402-Reason` on a 503).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Backend,
+    BackendTimeout,
+    Store,
+    StoreFull,
+    Price,
+}
+
+impl Cause {
+    pub fn text(&self) -> &'static str {
+        match self {
+            Cause::Backend => "payment backend unavailable",
+            Cause::BackendTimeout => "payment backend timed out",
+            Cause::Store => "usage store unavailable",
+            Cause::StoreFull => "usage store full",
+            Cause::Price => "price unavailable",
+        }
+    }
+}
+
+/// A served request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    pub method: Method,
+    pub token_id: [u8; 32],
+    pub payment_hash: [u8; 32],
+    /// The price of this request.
+    pub amount_msat: u64,
+    /// Uses left on the token after this request; `None` when uses are not counted.
+    pub uses_left: Option<u32>,
+    /// The claim this request now holds (so a redirect does not claim again).
+    pub claimed: Option<[u8; 16]>,
+}
+
+/// One method's offer in a challenge: response headers, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub method: Method,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// A 402 with a fresh offer from every enabled method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Why the presented credential was refused; `None` when none was presented.
+    pub reason: Option<Reason>,
+    /// L402 first.
+    pub offers: Vec<Offer>,
+    pub amount_msat: u64,
+    /// Of the token just offered (empty in a dry run, where nothing is minted).
+    pub token_id: Option<[u8; 32]>,
+    pub payment_hash: Option<[u8; 32]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Admitted(Admitted),
+    Challenge(Challenge),
+    /// The macaroon's invoice is not paid yet: 402 without a new invoice.
+    Pending { token_id: [u8; 32], payment_hash: [u8; 32], amount_msat: u64 },
+    /// Too many invoice requests from this client: 429.
+    RateLimited { retry_after: Duration },
+    /// A dependency failed: 503 (never admits).
+    Unavailable { cause: Cause, retry_after: Duration },
+    /// No answer can be given: a price expression that cannot be evaluated, or an executor that
+    /// answered the wrong I/O: 500 (never admits).
+    Internal,
+    /// An `error_page 402` led an answered request here: serve the error page under the
+    /// challenge already sent.
+    AlreadyChallenged,
+}
+
+/// `$l402_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Free,
+    Challenged,
+    Paid,
+    Refused,
+    Pending,
+    RateLimited,
+    Unavailable,
+}
+
+impl Status {
+    pub fn text(&self) -> &'static str {
+        match self {
+            Status::Free => "free",
+            Status::Challenged => "challenged",
+            Status::Paid => "paid",
+            Status::Refused => "refused",
+            Status::Pending => "pending",
+            Status::RateLimited => "rate_limited",
+            Status::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl Verdict {
+    /// `$l402_status` of this verdict; `None` for [`Verdict::AlreadyChallenged`] (the first
+    /// answer's record stands).
+    pub fn status(&self) -> Option<Status> {
+        Some(match self {
+            Verdict::Admitted(_) => Status::Paid,
+            Verdict::Challenge(c) if c.reason.is_some() => Status::Refused,
+            Verdict::Challenge(_) => Status::Challenged,
+            Verdict::Pending { .. } => Status::Pending,
+            Verdict::RateLimited { .. } => Status::RateLimited,
+            Verdict::Unavailable { .. } | Verdict::Internal => Status::Unavailable,
+            Verdict::AlreadyChallenged => return None,
+        })
+    }
+
+    /// Why, for `$l402_reason` and `X-L402-Reason`.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Verdict::Challenge(c) => c.reason,
+            Verdict::Pending { .. } => Some(Reason::PaymentPending),
+            Verdict::RateLimited { .. } => Some(Reason::RateLimited),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A log line the adapter writes (never a secret: reasons and peer errors only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub level: Level,
+    pub message: String,
+}
