@@ -30,7 +30,7 @@ pub struct Facts<'a> {
     /// The client address nginx computed (`$remote_addr`: the realip module decides).
     pub client_addr: &'a [u8],
     /// The normalised request path (the key of a Redis price).
-    pub path: &'a str,
+    pub path: &'a [u8],
     pub price: PriceFact,
     /// This request already holds a use of the token with this claim key (an internal
     /// redirect re-runs the access phase): it is not claimed twice.

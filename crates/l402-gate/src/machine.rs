@@ -54,6 +54,14 @@ pub struct Pending {
     steps: u32,
 }
 
+impl Pending {
+    /// The lines logged so far, when the I/O cannot run at all and the caller answers itself
+    /// (the executor's runtime is gone, too many requests wait).
+    pub fn into_events(self) -> Vec<Event> {
+        self.events
+    }
+}
+
 #[derive(Debug)]
 enum Stage {
     /// A macaroon without preimage: is its invoice settled?
@@ -247,7 +255,7 @@ impl Run<'_, '_, '_, '_> {
             Err(v) => return self.done(v),
         };
         if self.policy.store == Store::Redis && self.policy.store_price {
-            let io = Io::Price { path: self.facts.path.to_owned(), configured };
+            let io = Io::Price { path: String::from_utf8_lossy(self.facts.path).into_owned(), configured };
             return self.io(Stage::AdmitPrice(verified, terms), io);
         }
         if !terms.covers(configured) {
@@ -314,7 +322,7 @@ impl Run<'_, '_, '_, '_> {
             Err(v) => return self.done(v),
         };
         if self.policy.store == Store::Redis && self.policy.store_price {
-            let io = Io::Price { path: self.facts.path.to_owned(), configured };
+            let io = Io::Price { path: String::from_utf8_lossy(self.facts.path).into_owned(), configured };
             return self.io(Stage::ChallengePrice(reason), io);
         }
         self.invoice(reason, configured)

@@ -1,28 +1,22 @@
-//! Per-request state of the access handler, kept in the request pool across a suspension.
+//! Per-request state of the access handler while the decision waits for I/O, kept in the
+//! request pool across a suspension.
 
+use l402_gate::{IoResult, Pending};
 use ngx::ffi::{ngx_http_request_t, ngx_module_t};
 
 use crate::bridge::JobGuard;
-use crate::job::JobOutput;
 
 pub enum State {
-    /// Suspended: the bridge runs a job for this request.
-    Waiting,
-    /// The job finished; the access handler answers on its next run.
-    Ready(JobOutput),
+    /// Suspended: the bridge runs the I/O the decision asked for.
+    Waiting(Pending),
+    /// The I/O is done; the decision goes on at the handler's next run.
+    Ready(Pending, IoResult),
     /// Answered. Any further run of the handler for this request is refused, never let through.
     Finished,
 }
 
 pub struct RequestCtx {
     pub state: State,
-    /// Why the client's credential was refused, if it sent one (becomes `X-L402-Reason`).
-    pub reason: Option<&'static str>,
-    /// The claim key of the token whose use a Redis claim job is claiming.
-    pub claim_key: Option<[u8; 16]>,
-    /// The macaroon-only token whose invoice a lookup job is checking
-    /// (`l402_auto_detect_payment`).
-    pub unpaid: Option<l402_core::Unpaid>,
     /// Dropped with the request pool: a result arriving later is discarded.
     pub job: Option<JobGuard>,
 }

@@ -10,7 +10,7 @@ use ngx::ffi::{
 use ngx::http::HttpModuleMainConf;
 
 use crate::ffi::{add_header_out, NGX_ERROR, NGX_OK};
-use crate::response::{INTERNAL_ERROR, REASON_HEADER};
+use crate::render::{INTERNAL_ERROR, REASON_HEADER};
 use crate::Module;
 
 const BAD_REQUEST: ngx_int_t = 400;

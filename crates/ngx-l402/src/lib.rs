@@ -3,7 +3,10 @@
 //! This crate is the only place that touches nginx and holds `unsafe`; protocol logic lives in
 //! `l402-core`, invoices in the backend crates. Layout:
 //! - `conf/`: directives, environment, validation at parse time (`nginx -t`);
-//! - `access.rs`: the access-phase handler; `response.rs`: outcome -> status and headers;
+//! - `access.rs`: the access-phase handler, where a request enters: `extract.rs` reads its
+//!   facts, `l402_gate` decides, `execute.rs` runs the I/O the decision asks for, `render.rs`
+//!   answers the verdict over HTTP and `record.rs` keeps it for the `$l402_*` variables;
+//! - `variables.rs`: the `$l402_*` variables, read from the recorded verdict;
 //! - `subrequest.rs`: refuses subrequests into paid locations (they skip the access phase);
 //! - `marks.rs`: request facts that survive internal redirects;
 //! - `loc_tree.rs`: walking nginx's location trees at configuration time, for
@@ -11,14 +14,15 @@
 //!   `pitfalls.rs` (`nginx -t` warnings for configurations that make paid locations free);
 //! - `zone/`: the usage zone and its state file;
 //! - `bridge/`: per-worker async runtime and the hand-off back to the event loop;
-//! - `job.rs`: work done off the main thread; `worker.rs`: process start/stop;
+//! - `job/`: I/O done off the main thread; `worker.rs`: process start/stop;
 //! - `fake_pay.rs`: the fake backend's pay endpoint.
 
 mod access;
 mod bridge;
 mod conf;
 mod ctx;
-mod detect;
+mod execute;
+mod extract;
 mod fake_pay;
 mod ffi;
 mod guard;
@@ -26,10 +30,11 @@ mod job;
 mod loc_tree;
 mod marks;
 mod pitfalls;
-mod response;
+mod record;
+mod render;
 mod services;
 mod subrequest;
-mod usage;
+mod variables;
 mod worker;
 mod zone;
 
@@ -165,7 +170,7 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
 }
 
 static NGX_HTTP_L402_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
-    preconfiguration: None,
+    preconfiguration: Some(variables::preconfiguration),
     postconfiguration: Some(Module::postconfiguration),
     create_main_conf: Some(Module::create_main_conf),
     init_main_conf: None,

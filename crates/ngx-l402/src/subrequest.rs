@@ -11,12 +11,12 @@ use ngx::http::HttpModuleLocationConf;
 
 use crate::access::log;
 use crate::ffi::NGX_DECLINED;
-use crate::{response, Module};
+use crate::{render, Module};
 
 /// # Safety
 /// Called by nginx in the preaccess phase with a live request.
 pub unsafe extern "C" fn preaccess_handler(r: *mut ngx_http_request_t) -> ngx_int_t {
-    crate::guard::ffi_guard(r, response::INTERNAL_ERROR, || {
+    crate::guard::ffi_guard(r, render::INTERNAL_ERROR, || {
         // SAFETY: nginx passes a live request; this runs on the main thread.
         unsafe {
             if (*r).main == r {
@@ -32,7 +32,7 @@ pub unsafe extern "C" fn preaccess_handler(r: *mut ngx_http_request_t) -> ngx_in
                 "l402: a subrequest into a paid location was refused with 403 \
                  (subrequests skip payment; \"l402_allow_subrequests on\" serves them)",
             );
-            response::FORBIDDEN
+            render::FORBIDDEN
         }
     })
 }

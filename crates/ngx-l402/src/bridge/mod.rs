@@ -6,15 +6,21 @@
 //! `submit` takes a reference on it (`r->main->count++`), arms a timer on its write event (the
 //! backstop timeout, which also keeps a gracefully quitting worker alive until the request is
 //! answered), and spawns the future on the runtime. Only a job id crosses threads. When the
-//! result arrives on the main thread, the bridge hands it to the request's `deliver` function and
+//! result arrives on the main thread, the bridge runs the request's completion closure and
 //! posts the request's write event, which re-runs the phase handlers; the access handler then
 //! drops the reference and answers. If the request is freed first (client gone, worker
 //! terminated), its [`JobGuard`] is dropped with the request pool and the late result is
 //! discarded: nothing dangles and nothing leaks.
+//!
+//! A job's completion is a closure run on the main thread, so a new kind of job needs no
+//! change here. Jobs and background tasks (not tied to a request: [`spawn_background`]) log
+//! through a [`LogSink`], drained on the main thread. Background tasks stop with the worker
+//! (`exit_process`, on reload and quit).
 
 mod notify;
 mod runtime;
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,20 +32,33 @@ use ngx::ffi::{
     ngx_handle_read_event, ngx_http_core_run_phases, ngx_http_request_t, ngx_posted_events,
 };
 
-use crate::job::JobOutput;
 use notify::Completions;
 
-/// Stores a finished job's output in the request (called on the main thread).
-pub type Deliver = unsafe fn(r: *mut ngx_http_request_t, out: JobOutput);
+/// A finished job's output, crossing from the runtime to the main thread.
+type Output = Box<dyn Any + Send>;
+
+/// Runs on the main thread with the suspended request and the job's output.
+type Complete = Box<dyn FnOnce(*mut ngx_http_request_t, Output)>;
 
 struct Waiter {
     r: *mut ngx_http_request_t,
-    deliver: Deliver,
+    complete: Complete,
+}
+
+/// Where jobs and background tasks write log lines (any thread); the main thread writes them
+/// to the worker's error log.
+#[derive(Clone)]
+pub struct LogSink(Arc<Completions<Output>>);
+
+impl LogSink {
+    pub fn log(&self, level: u32, line: String) {
+        self.0.log(level, line);
+    }
 }
 
 struct Bridge {
     runtime: tokio::runtime::Runtime,
-    completions: Arc<Completions<JobOutput>>,
+    completions: Arc<Completions<Output>>,
     conn: *mut ngx_connection_t,
     pending: HashMap<u64, Waiter>,
     next_id: u64,
@@ -149,21 +168,49 @@ pub fn running() -> bool {
     BRIDGE.with(|b| b.try_borrow().map(|b| b.is_some()).unwrap_or(false))
 }
 
-/// Suspends `r` until `job` finishes or `backstop` passes.
+/// This worker's log sink, while the bridge runs.
+pub fn sink() -> Option<LogSink> {
+    BRIDGE.with(|b| b.try_borrow().ok().and_then(|b| b.as_ref().map(|b| LogSink(Arc::clone(&b.completions)))))
+}
+
+/// Runs a task not tied to a request on this worker's runtime until the worker exits.
+/// `one_worker`: only in worker 0 (or the only process), for work that must happen once per
+/// instance. Returns whether the task was started here.
+pub fn spawn_background<F>(one_worker: bool, make: impl FnOnce(LogSink) -> F) -> bool
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    // SAFETY: plain reads of globals nginx sets before init_process.
+    let first = unsafe { ngx::ffi::ngx_worker == 0 };
+    if one_worker && !first {
+        return false;
+    }
+    BRIDGE.with(|cell| {
+        let Ok(b) = cell.try_borrow() else { return false };
+        let Some(b) = b.as_ref() else { return false };
+        let task = make(LogSink(Arc::clone(&b.completions)));
+        b.runtime.spawn(task);
+        true
+    })
+}
+
+/// Suspends `r` until `job` finishes or `backstop` passes; then `complete` runs on the main
+/// thread with the request and the job's output, and the request's phase handlers run again.
 ///
 /// On success the caller stores the returned guard in its request context and returns
-/// `NGX_DONE`; the access handler runs again when the result (or the backstop timer) arrives.
+/// `NGX_DONE`.
 ///
 /// # Safety
 /// `r` is a live main request on this worker's main thread, inside a phase handler.
-pub unsafe fn submit<F>(
+pub unsafe fn submit<F, T>(
     r: *mut ngx_http_request_t,
     backstop: Duration,
-    deliver: Deliver,
     job: F,
+    complete: impl FnOnce(*mut ngx_http_request_t, T) + 'static,
 ) -> Result<JobGuard, SubmitError>
 where
-    F: Future<Output = JobOutput> + Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
 {
     BRIDGE.with(|cell| {
         let mut guard = cell.try_borrow_mut().map_err(|_| SubmitError::NotRunning)?;
@@ -173,7 +220,12 @@ where
         }
         let id = b.next_id;
         b.next_id += 1;
-        b.pending.insert(id, Waiter { r, deliver });
+        let complete: Complete = Box::new(move |r, out: Output| {
+            if let Ok(out) = out.downcast::<T>() {
+                complete(r, *out);
+            }
+        });
+        b.pending.insert(id, Waiter { r, complete });
         // SAFETY: see the function contract.
         unsafe {
             let main = (*r).main;
@@ -184,7 +236,7 @@ where
         }
         let completions = Arc::clone(&b.completions);
         b.runtime.spawn(async move {
-            let out = job.await;
+            let out: Output = Box::new(job.await);
             completions.complete(id, out);
         });
         Ok(JobGuard { id })
@@ -193,23 +245,34 @@ where
 
 /// Read handler of the eventfd connection: main thread.
 unsafe extern "C" fn on_notify(ev: *mut ngx_event_t) {
+    crate::guard::guard_void(|| {
+        // SAFETY: nginx passes the live read event of our connection.
+        unsafe { notified(ev) }
+    });
+}
+
+unsafe fn notified(ev: *mut ngx_event_t) {
     // SAFETY: nginx passes the live read event of our connection.
     unsafe { (*ev).set_ready(0) };
     let finished = BRIDGE.with(|b| {
         b.try_borrow().ok().and_then(|b| b.as_ref().map(|b| Arc::clone(&b.completions)))
     });
     let Some(completions) = finished else { return };
+    let log = ngx::log::ngx_cycle_log().as_ptr();
+    for (level, line) in completions.drain_lines() {
+        ngx::ngx_log_error!(level, log, "{}", line);
+    }
     for (id, out) in completions.drain() {
         let waiter = BRIDGE.with(|b| {
             b.try_borrow_mut().ok().and_then(|mut b| b.as_mut().and_then(|b| b.pending.remove(&id)))
         });
-        let Some(Waiter { r, deliver }) = waiter else {
+        let Some(Waiter { r, complete }) = waiter else {
             continue; // the request is gone: its result is simply dropped
         };
         // SAFETY: a waiter is removed when its request's pool is destroyed (JobGuard), so `r`
         // is still alive here, and we are on the main thread.
         unsafe {
-            deliver(r, out);
+            complete(r, out);
             wake(r);
         }
     }

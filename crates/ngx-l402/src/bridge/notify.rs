@@ -9,10 +9,17 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Mutex, PoisonError};
 
+/// Log lines queued at most between two turns of the event loop (bounds memory if a task
+/// logs in a loop).
+const MAX_QUEUED_LINES: usize = 1_024;
+
 /// The queue of finished jobs plus the eventfd that signals it. Shared with runtime threads.
 pub struct Completions<T> {
     fd: OwnedFd,
     done: Mutex<Vec<(u64, T)>>,
+    /// Log lines from jobs and background tasks, written on the main thread (nginx's log is
+    /// not thread-safe).
+    lines: Mutex<Vec<(u32, String)>>,
 }
 
 impl<T> Completions<T> {
@@ -24,7 +31,7 @@ impl<T> Completions<T> {
         }
         // SAFETY: `fd` is a fresh descriptor nobody else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(Completions { fd, done: Mutex::new(Vec::new()) })
+        Ok(Completions { fd, done: Mutex::new(Vec::new()), lines: Mutex::new(Vec::new()) })
     }
 
     pub fn raw_fd(&self) -> i32 {
@@ -35,6 +42,28 @@ impl<T> Completions<T> {
     /// that misses this item is always followed by another wake-up).
     pub fn complete(&self, id: u64, value: T) {
         self.done.lock().unwrap_or_else(PoisonError::into_inner).push((id, value));
+        self.signal();
+    }
+
+    /// Called from any thread: queue a log line (at most [`MAX_QUEUED_LINES`] wait; more are
+    /// counted and reported as one line).
+    pub fn log(&self, level: u32, line: String) {
+        {
+            let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+            if lines.len() >= MAX_QUEUED_LINES {
+                return;
+            }
+            lines.push((level, line));
+        }
+        self.signal();
+    }
+
+    /// Main thread: the queued log lines.
+    pub fn drain_lines(&self) -> Vec<(u32, String)> {
+        std::mem::take(&mut *self.lines.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn signal(&self) {
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live u64 to an eventfd we own. A full counter
         // (EAGAIN) still leaves the fd readable, which is all the reader needs.

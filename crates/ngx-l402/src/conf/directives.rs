@@ -37,7 +37,7 @@ macro_rules! command {
 }
 
 /// Every directive of the module. The README lists them with syntax, default and context.
-pub static mut COMMANDS: [ngx_command_t; 30] = [
+pub static mut COMMANDS: [ngx_command_t; 31] = [
     command!("l402", HTTP_ANY | NGX_CONF_FLAG, set_enable, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_amount_msat_default", HTTP_ANY | NGX_CONF_TAKE1, set_amount, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_macaroon_timeout", HTTP_ANY | NGX_CONF_TAKE1, set_macaroon_timeout, NGX_HTTP_LOC_CONF_OFFSET),
@@ -54,6 +54,7 @@ pub static mut COMMANDS: [ngx_command_t; 30] = [
     command!("l402_eclair_password_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_eclair_password_file, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_bolt12_offer", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_bolt12_offer, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_auto_detect_payment", HTTP_ANY | NGX_CONF_FLAG, set_auto_detect, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_dry_run", HTTP_ANY | NGX_CONF_FLAG, set_dry_run, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_backend_timeout", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_backend_timeout, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_fake_delay", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_delay, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_fake_network", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_network, NGX_HTTP_MAIN_CONF_OFFSET),
@@ -118,6 +119,7 @@ handler!(set_eclair_address, MainConf, eclair_address);
 handler!(set_eclair_password_file, MainConf, eclair_password_file);
 handler!(set_bolt12_offer, MainConf, bolt12_offer);
 handler!(set_auto_detect, LocConf, auto_detect);
+handler!(set_dry_run, LocConf, dry_run);
 handler!(set_fake_delay, MainConf, fake_delay);
 handler!(set_fake_network, MainConf, fake_network);
 handler!(set_legacy_lsat, MainConf, legacy_lsat);
@@ -433,6 +435,11 @@ fn allow_subrequests(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) 
 fn auto_detect(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
     let on = on_off(arg(args)?)?;
     once(&mut lcf.auto_detect, on)
+}
+
+fn dry_run(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let on = on_off(arg(args)?)?;
+    once(&mut lcf.dry_run, on)
 }
 
 fn backend_timeout(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {

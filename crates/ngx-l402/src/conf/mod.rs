@@ -202,6 +202,8 @@ pub struct LocConf {
     /// `l402_auto_detect_payment`: admit a macaroon without preimage when the backend reports
     /// its invoice settled.
     pub auto_detect: Option<bool>,
+    /// `l402_dry_run`: decide, log and record what would happen; serve every request.
+    pub dry_run: Option<bool>,
     /// `l402_allow_subrequests`: serve subrequests (SSI `include virtual`, `auth_request`,
     /// `mirror`, …) into this paid location without payment. Off: refused with 403.
     pub allow_subrequests: Option<bool>,
@@ -238,6 +240,9 @@ impl LocConf {
     pub fn auto_detect(&self) -> bool {
         self.auto_detect.unwrap_or(false)
     }
+    pub fn dry_run(&self) -> bool {
+        self.dry_run.unwrap_or(false)
+    }
     pub fn allow_subrequests(&self) -> bool {
         self.allow_subrequests.unwrap_or(false)
     }
@@ -268,6 +273,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.invoice_expiry.is_none() {
             self.invoice_expiry = prev.invoice_expiry;
+        }
+        if self.dry_run.is_none() {
+            self.dry_run = prev.dry_run;
         }
         if self.auto_detect.is_none() {
             self.auto_detect = prev.auto_detect;

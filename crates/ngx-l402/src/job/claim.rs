@@ -1,68 +1,57 @@
-//! Admitting a token whose state lives in Redis: the request's Redis price when this worker has
-//! not read it lately (tokens are bound to the price they paid), then one token-use claim (issue
-//! 3), atomic across every worker of every instance that shares the Redis (one Lua script on one
-//! key, never check-then-set). A token that paid less than the price claims nothing.
+//! A claim or an invoice rate check in Redis, atomic across every worker of every instance
+//! that shares it (one Lua script on one key, never check-then-set).
 
+use l402_gate::{Cause, Failure, IoResult};
 use l402_redis::{RedisStore, StoreError};
-use l402_usage::ClaimOutcome;
+use l402_usage::{Rate, RateOutcome};
 
-use super::{JobOutput, WorkerPrices};
+use super::Done;
 
-/// The price to read before claiming, and what the token paid.
-pub struct PriceCheck {
-    pub prices: WorkerPrices,
-    /// The request path: the Redis key of its price.
-    pub path: String,
-    /// The location's price, used when Redis has no (valid) price for the path.
-    pub configured: u64,
-    /// `Terms::paid_msat` of the token.
-    pub paid_msat: u64,
-}
-
-/// Inputs of an admission: plain owned data so the future is `Send + 'static`.
-pub struct ClaimJob {
+/// One use of a token.
+pub struct RedisClaim {
     pub store: RedisStore,
     pub token_id: [u8; 32],
-    /// Uses per token; `None` = unlimited (nothing to claim).
-    pub limit: Option<u32>,
-    /// When the claim may be forgotten (`l402_usage::claim_expiry` of the minted terms);
-    /// `None` = never.
+    pub limit: u32,
     pub expires_at: Option<u64>,
-    pub price: Option<PriceCheck>,
 }
 
-/// What an admission job found.
-#[derive(Debug)]
-pub enum Admit {
-    /// The claim's outcome.
-    Claimed(ClaimOutcome),
-    /// The request costs more than the token paid: nothing was claimed.
-    Underpaid,
-    /// The price is covered and the token is unlimited: served without a claim.
-    Unclaimed,
+impl RedisClaim {
+    pub async fn run(self) -> Done {
+        let result = self.store.claim(&self.token_id, self.limit, self.expires_at).await.map_err(|e| {
+            store_failure(&e, format!("l402: cannot admit a token through Redis: {e}; answering 503"))
+        });
+        (IoResult::Claim(result), Vec::new())
+    }
 }
 
-impl ClaimJob {
-    pub async fn run(self) -> JobOutput {
-        let mut warnings = Vec::new();
-        let outcome = self.admit(&mut warnings).await;
-        JobOutput::Claim { outcome, warnings }
-    }
+/// One invoice-creation rate check.
+pub struct RedisRate {
+    pub store: RedisStore,
+    pub key: [u8; 16],
+    pub rate: Rate,
+}
 
-    async fn admit(&self, warnings: &mut Vec<String>) -> Result<Admit, StoreError> {
-        if let Some(check) = &self.price {
-            let price = check.prices.lookup(&self.store, &check.path, check.configured, warnings).await?;
-            if price > check.paid_msat {
-                return Ok(Admit::Underpaid);
-            }
-        }
-        match self.limit {
-            Some(limit) => self
-                .store
-                .claim(&self.token_id, limit, self.expires_at)
-                .await
-                .map(Admit::Claimed),
-            None => Ok(Admit::Unclaimed),
-        }
+impl RedisRate {
+    pub async fn run(self) -> Done {
+        let result = match self.store.rate_check(&self.key, self.rate).await {
+            // A full Redis cannot happen; if it is reported, refuse (a limit never fails open).
+            Ok(RateOutcome::StoreFull) => Err(Failure {
+                cause: Cause::Store,
+                retry_after: std::time::Duration::from_secs(1),
+                log: "l402: cannot check the invoice rate limit in Redis: it reported a full store; answering 503"
+                    .to_owned(),
+            }),
+            Ok(outcome) => Ok(outcome),
+            Err(e) => Err(store_failure(
+                &e,
+                format!("l402: cannot check the invoice rate limit in Redis: {e}; answering 503"),
+            )),
+        };
+        (IoResult::RateCheck(result), Vec::new())
     }
+}
+
+/// A Redis that did not answer: 503 "usage store unavailable".
+pub fn store_failure(e: &StoreError, log: String) -> Failure {
+    Failure { cause: Cause::Store, retry_after: e.retry_after(), log }
 }

@@ -1,14 +1,14 @@
 //! Payment detection without a preimage (`l402_auto_detect_payment`): asks the backend
-//! whether the invoice of an already verified macaroon is settled. Runs only after the
-//! macaroon's signature and caveats verified (`KeyRing::verify_unpaid`), never creates an
-//! invoice.
+//! whether the invoice of an already verified macaroon is settled. The decision asks only after
+//! the macaroon's signature and caveats verified; this never creates an invoice.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use l402_backend::{with_timeout, Backend};
+use l402_backend::{with_timeout, Backend, Settlement};
+use l402_gate::{Cause, Failure, IoResult, Payment};
 
-use super::{collect_failures, failure_warnings, JobOutput};
+use super::{collect_failures, failure_warnings, Done};
 
 /// Inputs of a lookup: plain owned data so the future is `Send + 'static`.
 pub struct LookupJob {
@@ -18,7 +18,7 @@ pub struct LookupJob {
 }
 
 impl LookupJob {
-    pub async fn run(self) -> JobOutput {
+    pub async fn run(self) -> Done {
         let name = self.backend.name();
         let (outcome, failures) = collect_failures(with_timeout(
             name,
@@ -27,6 +27,16 @@ impl LookupJob {
         ))
         .await;
         let warnings = failure_warnings(failures, outcome.as_ref().err());
-        JobOutput::Lookup { outcome, warnings }
+        let result = match outcome {
+            Ok(Settlement::Settled { .. }) => Ok(Payment::Settled),
+            Ok(Settlement::Open) => Ok(Payment::Open),
+            Ok(Settlement::Expired | Settlement::Canceled | Settlement::Unknown) => Ok(Payment::Gone),
+            Err(e) => Err(Failure {
+                cause: Cause::Backend,
+                retry_after: e.retry_after(),
+                log: format!("l402: cannot look up a payment: {e}"),
+            }),
+        };
+        (IoResult::Lookup(result), warnings)
     }
 }

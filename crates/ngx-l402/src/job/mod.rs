@@ -1,8 +1,9 @@
-//! Work done off the main thread, on the worker's runtime: what a suspended request waits for.
+//! Work done off the main thread, on the worker's runtime: the I/O a suspended request waits
+//! for (`l402_gate::Io`), each job ending in the matching `l402_gate::IoResult`.
 //!
-//! - `challenge`: the invoice-creation rate check in Redis, the Redis price, the invoice and
-//!   the macaroon of a 402 answer;
-//! - `claim`: admitting a token against Redis: its price (when not cached) and one use claim;
+//! - `invoice`: the invoice of a challenge;
+//! - `claim`: a use claim or an invoice rate check in Redis;
+//! - `price`: the Redis price of a path (the seed's dynamic prices), cached per worker;
 //! - `lookup`: whether the invoice of a macaroon presented without preimage is settled
 //!   (`l402_auto_detect_payment`).
 //!
@@ -11,21 +12,23 @@
 //! recovered from: its hook ([`record_failure`]) appends them to the running job's list
 //! ([`collect_failures`]), a tokio task-local, so each request logs its own.
 
-mod challenge;
 mod claim;
+mod invoice;
 mod lookup;
 mod price;
 
 use std::cell::RefCell;
 use std::future::Future;
 
-pub use challenge::{Challenge, ChallengeError, ChallengeJob, RedisPart};
-pub use claim::{Admit, ClaimJob, PriceCheck};
+pub use claim::{RedisClaim, RedisRate};
+pub use invoice::InvoiceJob;
 pub use lookup::LookupJob;
-pub use price::WorkerPrices;
+pub use price::{RedisPrice, WorkerPrices};
 
-use l402_backend::{BackendError, Settlement};
-use l402_redis::StoreError;
+use l402_backend::BackendError;
+
+/// What every job ends in: the I/O's result and the warnings to log with it.
+pub type Done = (l402_gate::IoResult, Vec<String>);
 
 /// Most failures one job records (a failover list is short; this only bounds memory).
 const MAX_FAILURES: usize = 16;
@@ -68,23 +71,4 @@ pub fn failure_warnings(failures: Vec<BackendError>, final_error: Option<&Backen
         .iter()
         .map(|e| format!("l402: payment backend failed, the next one is tried: {e}"))
         .collect()
-}
-
-/// A finished job, handed back to the main thread by the bridge.
-pub enum JobOutput {
-    /// A challenge (or why there is none), plus warnings to log.
-    Challenge {
-        outcome: Result<Challenge, ChallengeError>,
-        warnings: Vec<String>,
-    },
-    /// A Redis admission (price check and claim), plus warnings to log.
-    Claim {
-        outcome: Result<Admit, StoreError>,
-        warnings: Vec<String>,
-    },
-    /// An invoice lookup (payment detection), plus warnings to log.
-    Lookup {
-        outcome: Result<Settlement, BackendError>,
-        warnings: Vec<String>,
-    },
 }

@@ -10,10 +10,33 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use l402_gate::IoResult;
 use l402_redis::{RedisStore, StoreError};
 use l402_usage::price::{parse_price, CachedPrice, PriceCache};
 
+use super::claim::store_failure;
+use super::Done;
 use crate::conf::MAX_AMOUNT_MSAT;
+
+/// The store's price of one path, read when this worker has not read it lately.
+pub struct RedisPrice {
+    pub prices: WorkerPrices,
+    pub store: RedisStore,
+    pub path: String,
+    pub configured: u64,
+}
+
+impl RedisPrice {
+    pub async fn run(self) -> Done {
+        let mut warnings = Vec::new();
+        let result = self
+            .prices
+            .lookup(&self.store, &self.path, self.configured, &mut warnings)
+            .await
+            .map_err(|e| store_failure(&e, format!("l402: cannot read the price from Redis: {e}; answering 503")));
+        (IoResult::Price(result), warnings)
+    }
+}
 
 /// How long a price read from Redis is used before it is read again (documented in the README).
 pub const PRICE_CACHE_TTL: Duration = Duration::from_secs(2);

@@ -1,0 +1,141 @@
+//! Runs the I/O the decision asks for (`l402_gate::Io`): the usage zone inline (one step under
+//! its lock), cached answers inline (Redis prices, payment states), everything else as a job on
+//! the worker's runtime (`job/`), never blocking the event loop.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use l402_backend::InvoiceRequest;
+use l402_gate::{Cause, Failure, Io, IoResult, Payment};
+use l402_usage::payment::{PaymentCache, PaymentState, DEFAULT_CAPACITY};
+use l402_usage::table;
+
+use crate::conf::{Settings, StoreSettings};
+use crate::extract::now_ms;
+use crate::job::{Done, InvoiceJob, LookupJob, RedisClaim, RedisPrice, RedisRate};
+use crate::worker;
+
+/// `Retry-After` when the usage store is missing in this worker.
+const RETRY_NO_STORE: Duration = Duration::from_secs(10);
+
+thread_local! {
+    /// What the backend said about invoices of macaroon-only credentials (settled: until the
+    /// token expires; open or gone: 2 s), so polling asks the node at most once per 2 s per
+    /// worker and invoice.
+    static PAYMENTS: RefCell<PaymentCache> = RefCell::new(PaymentCache::new(DEFAULT_CAPACITY));
+}
+
+/// A job for the bridge, and what to remember on the main thread when it is done.
+pub struct Job {
+    pub future: Pin<Box<dyn Future<Output = Done> + Send>>,
+    pub remember: Option<Box<dyn FnOnce(&IoResult)>>,
+}
+
+pub enum Executed {
+    Now(IoResult),
+    Later(Job),
+}
+
+/// Runs `io` inline when it can, else returns the job that will.
+///
+/// # Safety
+/// Main thread of a worker (the zone is mapped in this process).
+pub unsafe fn run(settings: &Settings, io: Io) -> Executed {
+    match io {
+        Io::Claim { key, token_id, limit, expires_at, now } => match &settings.store {
+            // SAFETY: main thread; the zone is mapped for the worker's lifetime.
+            StoreSettings::Zone(zone) => Executed::Now(IoResult::Claim(
+                unsafe { zone.with_table(|t| table::claim(t, key, limit, expires_at, now)) }.ok_or_else(no_store),
+            )),
+            StoreSettings::Redis(_) => match worker::redis() {
+                Some((store, _)) => later(RedisClaim { store, token_id, limit, expires_at }.run()),
+                None => Executed::Now(IoResult::Claim(Err(no_redis()))),
+            },
+            StoreSettings::None => Executed::Now(IoResult::Claim(Err(no_store()))),
+        },
+        Io::RateCheck { key, rate, now_ms } => match &settings.store {
+            // SAFETY: as above.
+            StoreSettings::Zone(zone) => Executed::Now(IoResult::RateCheck(
+                unsafe { zone.with_table(|t| table::rate_check(t, key, rate, now_ms)) }.ok_or_else(no_store),
+            )),
+            StoreSettings::Redis(_) => match worker::redis() {
+                Some((store, _)) => later(RedisRate { store, key, rate }.run()),
+                None => Executed::Now(IoResult::RateCheck(Err(no_redis()))),
+            },
+            StoreSettings::None => Executed::Now(IoResult::RateCheck(Err(no_store()))),
+        },
+        Io::Price { path, configured } => match worker::redis() {
+            Some((store, prices)) => match prices.cached(&path, configured) {
+                Some(price) => Executed::Now(IoResult::Price(Ok(price))),
+                None => later(RedisPrice { prices, store, path, configured }.run()),
+            },
+            None => Executed::Now(IoResult::Price(Err(no_redis()))),
+        },
+        Io::Lookup { payment_hash, valid_until } => {
+            let known = PAYMENTS.with(|c| c.borrow_mut().get(&payment_hash, now_ms()));
+            if let Some(state) = known {
+                return Executed::Now(IoResult::Lookup(Ok(match state {
+                    PaymentState::Settled => Payment::Settled,
+                    PaymentState::Open => Payment::Open,
+                    PaymentState::Gone => Payment::Gone,
+                })));
+            }
+            let Some(backend) = worker::backend() else {
+                return Executed::Now(IoResult::Lookup(Err(no_backend())));
+            };
+            let job = LookupJob { backend, payment_hash, timeout: settings.call_timeout() };
+            Executed::Later(Job {
+                future: Box::pin(job.run()),
+                remember: Some(Box::new(move |result| remember(payment_hash, valid_until, result))),
+            })
+        }
+        Io::Invoice { amount_msat, memo, expiry_secs } => {
+            let Some(backend) = worker::backend() else {
+                return Executed::Now(IoResult::Invoice(Err(no_backend())));
+            };
+            let request = InvoiceRequest { amount_msat, memo, expiry_secs };
+            later(InvoiceJob { backend, request, timeout: settings.call_timeout() }.run())
+        }
+    }
+}
+
+fn later(future: impl Future<Output = Done> + Send + 'static) -> Executed {
+    Executed::Later(Job { future: Box::pin(future), remember: None })
+}
+
+/// Remembers what the backend said about an invoice.
+fn remember(payment_hash: [u8; 32], valid_until: Option<u64>, result: &IoResult) {
+    let state = match result {
+        IoResult::Lookup(Ok(Payment::Settled)) => PaymentState::Settled,
+        IoResult::Lookup(Ok(Payment::Open)) => PaymentState::Open,
+        IoResult::Lookup(Ok(Payment::Gone)) => PaymentState::Gone,
+        _ => return,
+    };
+    PAYMENTS.with(|c| c.borrow_mut().put(payment_hash, state, now_ms(), valid_until));
+}
+
+fn no_store() -> Failure {
+    Failure {
+        cause: Cause::Store,
+        retry_after: RETRY_NO_STORE,
+        log: "l402: the usage store is not available in this worker".to_owned(),
+    }
+}
+
+fn no_redis() -> Failure {
+    Failure {
+        cause: Cause::Store,
+        retry_after: Duration::from_secs(1),
+        log: "l402: the Redis store is not running in this worker".to_owned(),
+    }
+}
+
+fn no_backend() -> Failure {
+    Failure {
+        cause: Cause::Backend,
+        retry_after: Duration::from_secs(1),
+        log: "l402: the payment backend is not running in this worker".to_owned(),
+    }
+}

@@ -1,0 +1,131 @@
+//! Facts and policy of one request, read from nginx for the decision (`l402_gate`). Nothing
+//! here decides: it only reads the request and the location's configuration.
+
+use l402_gate::{Carriers, Facts, Policy, PriceFact, Store};
+use l402_usage::price::parse_price;
+use ngx::ffi::ngx_http_request_t;
+use ngx::http::{HttpModuleLocationConf, HttpModuleServerConf, NgxHttpCoreModule};
+
+use crate::conf::{derive_service_name, LocConf, Price, Settings, StoreSettings, MAX_AMOUNT_MSAT};
+use crate::marks;
+
+/// Headers that carry a hex macaroon instead of `Authorization` (gRPC metadata; the L402
+/// protocol specification, "gRPC").
+const HEX_MACAROON_HEADERS: [&str; 4] = ["Macaroon", "Token", "Grpc-Metadata-Macaroon", "Grpc-Metadata-Token"];
+
+/// The location's policy for this request.
+///
+/// # Safety
+/// `r` is a live request on the main thread; `lcf` is its location's conf.
+pub unsafe fn policy<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf, settings: &'a Settings) -> Policy<'a> {
+    Policy {
+        // SAFETY: forwarded contract.
+        service: unsafe { service_name(r, lcf) },
+        uses: lcf.uses(),
+        store: match settings.store {
+            StoreSettings::Zone(_) => Store::Zone,
+            StoreSettings::Redis(_) => Store::Redis,
+            StoreSettings::None => Store::None,
+        },
+        store_price: lcf.redis_price(),
+        rate_limit: lcf.rate_limit(),
+        auto_detect: lcf.auto_detect(),
+        macaroon_timeout: lcf.macaroon_timeout(),
+        invoice_expiry_secs: lcf.invoice_expiry(),
+        legacy_lsat: settings.legacy_lsat,
+        dry_run: lcf.dry_run(),
+    }
+}
+
+/// The request's facts. `now_ms` is the adapter's one clock ([`now_ms`]).
+///
+/// # Safety
+/// `r` is a live request on the main thread; the facts borrow its memory.
+pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> {
+    // SAFETY: forwarded contract; header storage, `uri` and `addr_text` belong to the request.
+    unsafe {
+        let auth = (*r).headers_in.authorization;
+        let authorization = (!auth.is_null()).then(|| (*auth).value.as_bytes());
+        let hex_macaroon = if authorization.is_some_and(l402_core::credential::is_l402_scheme) {
+            None
+        } else {
+            HEX_MACAROON_HEADERS.iter().find_map(|name| crate::ffi::header_in(r, name))
+        };
+        Facts {
+            carriers: Carriers { authorization, hex_macaroon },
+            client_addr: (*(*r).connection).addr_text.as_bytes(),
+            path: (*r).uri.as_bytes(),
+            price: price(r, lcf),
+            claimed: marks::claimed(r),
+            already_challenged: marks::has(r, marks::Mark::PaymentRequired),
+            now_ms: now_ms(),
+        }
+    }
+}
+
+/// The adapter's clock: nginx's cached time of this event-loop turn, in milliseconds.
+pub fn now_ms() -> u64 {
+    let tp = ngx::ffi::ngx_timeofday();
+    u64::try_from(tp.sec).unwrap_or(0).saturating_mul(1_000).saturating_add(tp.msec as u64)
+}
+
+/// The location's price: fixed, or its nginx complex value evaluated for this request. A value
+/// that is not a whole number in 1..=max is a [`PriceFact::Invalid`]: never a free request.
+unsafe fn price(r: *mut ngx_http_request_t, lcf: &LocConf) -> PriceFact {
+    let cv = match lcf.price() {
+        Price::Fixed(amount) => return PriceFact::Msat(amount),
+        Price::Variable(cv) => cv,
+    };
+    // SAFETY: live request; `cv` was compiled at parse time.
+    let Some(raw) = (unsafe { crate::ffi::complex_value(r, cv.0) }) else {
+        return PriceFact::Unevaluable;
+    };
+    match parse_price(raw, MAX_AMOUNT_MSAT) {
+        Ok(p) => PriceFact::Msat(p),
+        Err(e) => {
+            let shown: String =
+                raw.iter().take(32).map(|&b| if b.is_ascii_graphic() { char::from(b) } else { '?' }).collect();
+            PriceFact::Invalid {
+                log: format!("l402: \"l402_amount_msat_default\" gave \"{shown}\": {e}; answering 503"),
+            }
+        }
+    }
+}
+
+/// The service tokens of this location are bound to: `l402_service`, or the name derived at
+/// configuration time (`services.rs`), so a token is valid only where it was bought.
+///
+/// # Safety
+/// `r` is a live request; `lcf` is its location's conf.
+pub unsafe fn service_name<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf) -> &'a str {
+    if let Some(name) = &lcf.service {
+        return name;
+    }
+    // An `if` or `limit_except` block has no name of its own: its enclosing location's.
+    let mut conf = Some(lcf);
+    for _ in 0..=crate::loc_tree::MAX_DEPTH {
+        let Some(c) = conf else { break };
+        if let Some(name) = c.derived_service.get() {
+            return name;
+        }
+        // SAFETY: parents are confs of the same cycle, alive as long as `lcf`.
+        conf = c.parent.map(|p| unsafe { &*p.as_ptr() });
+    }
+    // Not reached for locations nginx's trees hold; a name from this request's server and
+    // location as a last resort.
+    lcf.derived_service.get_or_init(|| {
+        // SAFETY: live request; core module confs are always present in an HTTP request.
+        unsafe {
+            let server = NgxHttpCoreModule::server_conf(&*r)
+                .map(|c| c.server_name.as_bytes().to_vec())
+                .unwrap_or_default();
+            let location = NgxHttpCoreModule::location_conf(&*r)
+                .map(|c| {
+                    let clcf: crate::loc_tree::Clcf = c;
+                    [crate::loc_tree::modifier(clcf).as_bytes(), b" ", c.name.as_bytes()].concat()
+                })
+                .unwrap_or_default();
+            derive_service_name(&server, &location)
+        }
+    })
+}

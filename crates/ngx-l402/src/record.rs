@@ -1,0 +1,98 @@
+//! The verdict of a request, recorded so it outlives the access handler: it survives internal
+//! redirects and `error_page` (kept in the request pool's cleanup list, like `marks.rs`), and
+//! is what the `$l402_*` variables read (`variables.rs`). In a dry run it says what would have
+//! happened.
+
+use l402_gate::{Method, Reason, Status, Verdict};
+use ngx::ffi::ngx_http_request_t;
+
+use crate::marks::{self, Note};
+
+/// What the variables show. Plain data; the service name points into the configuration,
+/// which outlives every request of its cycle.
+#[derive(Clone, Copy)]
+pub struct Record {
+    pub status: Status,
+    pub reason: Option<Reason>,
+    pub method: Option<Method>,
+    service: (*const u8, usize),
+    pub amount_msat: Option<u64>,
+    pub token_id: Option<[u8; 32]>,
+    pub payment_hash: Option<[u8; 32]>,
+    pub uses_left: Option<u32>,
+}
+
+impl Record {
+    /// The record of `verdict`; `None` for a verdict that leaves the earlier record standing.
+    pub fn of(verdict: &Verdict, service: &str) -> Option<Record> {
+        let mut rec = Record {
+            status: verdict.status()?,
+            reason: verdict.reason(),
+            method: None,
+            service: (service.as_ptr(), service.len()),
+            amount_msat: None,
+            token_id: None,
+            payment_hash: None,
+            uses_left: None,
+        };
+        match verdict {
+            Verdict::Admitted(a) => {
+                rec.method = Some(a.method);
+                rec.amount_msat = Some(a.amount_msat);
+                rec.token_id = Some(a.token_id);
+                rec.payment_hash = Some(a.payment_hash);
+                rec.uses_left = a.uses_left;
+            }
+            Verdict::Challenge(c) => {
+                rec.amount_msat = Some(c.amount_msat);
+                rec.token_id = c.token_id;
+                rec.payment_hash = c.payment_hash;
+            }
+            Verdict::Pending { token_id, payment_hash, amount_msat } => {
+                rec.method = Some(Method::L402);
+                rec.amount_msat = Some(*amount_msat);
+                rec.token_id = Some(*token_id);
+                rec.payment_hash = Some(*payment_hash);
+            }
+            _ => {}
+        }
+        Some(rec)
+    }
+
+    /// The service name.
+    ///
+    /// # Safety
+    /// The configuration cycle the record was made in is still alive (true for as long as the
+    /// request is).
+    pub unsafe fn service(&self) -> &str {
+        // SAFETY: made from a `&str` of the cycle's configuration (see the contract).
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.service.0, self.service.1)) }
+    }
+}
+
+/// The record of `r`, if its access handler decided.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn get<'a>(r: *mut ngx_http_request_t) -> Option<&'a mut Record> {
+    // SAFETY: forwarded contract.
+    match unsafe { marks::find(r, |n| matches!(n, Note::Verdict(_))) } {
+        Some(Note::Verdict(rec)) => Some(rec),
+        _ => None,
+    }
+}
+
+/// Records `rec` for `r`, replacing an earlier record. Without memory nothing is recorded (the
+/// variables then read as for a free request); the answer is unaffected.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn set(r: *mut ngx_http_request_t, rec: Record) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match get(r) {
+            Some(existing) => *existing = rec,
+            None => marks::add(r, Note::Verdict(rec)),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! How a verdict is answered over HTTP: the one place that maps verdicts to statuses and
+//! headers (the L402 protocol specification, "Authentication flow": 402 with
+//! `WWW-Authenticate`; RFC 9110 for 429/503 with `Retry-After`). gRPC trailers and the browser
+//! payment page will be other renderers of the same verdict.
+
+use std::time::Duration;
+
+use l402_gate::{Challenge, Verdict};
+use ngx::ffi::{ngx_http_request_t, ngx_int_t};
+
+use crate::ffi::{add_header_out, NGX_OK};
+use crate::marks::{self, Mark};
+
+/// Header that states, in a few words, why a request was not served.
+pub const REASON_HEADER: &str = "X-L402-Reason";
+/// Header on a served request: uses left on the token after this one.
+pub const USES_REMAINING_HEADER: &str = "X-L402-Uses-Remaining";
+
+pub const PAYMENT_REQUIRED: ngx_int_t = 402;
+pub const FORBIDDEN: ngx_int_t = 403;
+pub const TOO_MANY_REQUESTS: ngx_int_t = 429;
+pub const INTERNAL_ERROR: ngx_int_t = 500;
+pub const SERVICE_UNAVAILABLE: ngx_int_t = 503;
+
+/// `Retry-After` of a 402 "payment not received yet", seconds (the not-paid answer is cached
+/// about as long).
+const PAYMENT_PENDING_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// Answers `verdict`; returns the handler's code.
+///
+/// # Safety
+/// `r` is a live request on the main thread.
+pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match verdict {
+            Verdict::Admitted(a) => {
+                if let Some(key) = a.claimed {
+                    marks::set(r, Mark::Claimed(key));
+                }
+                if let Some(left) = a.uses_left {
+                    let buf = Decimal::new(u64::from(left));
+                    add_header_out(r, USES_REMAINING_HEADER, buf.as_bytes());
+                }
+                NGX_OK
+            }
+            Verdict::AlreadyChallenged => NGX_OK,
+            Verdict::Challenge(c) => payment_required(r, c),
+            Verdict::Pending { .. } => {
+                let reason = verdict.reason().map(|r| r.text());
+                no_store_with(r, Some(PAYMENT_PENDING_RETRY_AFTER), reason);
+                marks::set(r, Mark::PaymentRequired);
+                PAYMENT_REQUIRED
+            }
+            Verdict::RateLimited { retry_after } => {
+                no_store_with(r, Some(*retry_after), verdict.reason().map(|r| r.text()));
+                TOO_MANY_REQUESTS
+            }
+            Verdict::Unavailable { cause, retry_after } => {
+                no_store_with(r, Some(*retry_after), Some(cause.text()));
+                SERVICE_UNAVAILABLE
+            }
+            Verdict::Internal => INTERNAL_ERROR,
+        }
+    }
+}
+
+/// 402 with every method's offer (L402 first). Invalid, expired and unusable credentials get a
+/// fresh challenge too (clients re-pay only on 402), with the reason.
+unsafe fn payment_required(r: *mut ngx_http_request_t, c: &Challenge) -> ngx_int_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        for offer in &c.offers {
+            for (name, value) in &offer.headers {
+                if !add_header_out(r, name, value.as_bytes()) {
+                    return INTERNAL_ERROR;
+                }
+            }
+        }
+        no_store_with(r, None, c.reason.map(|r| r.text()));
+        marks::set(r, Mark::PaymentRequired);
+    }
+    PAYMENT_REQUIRED
+}
+
+/// `Retry-After` (when given), `Cache-Control: no-store` and the reason.
+unsafe fn no_store_with(r: *mut ngx_http_request_t, retry_after: Option<Duration>, reason: Option<&str>) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if let Some(retry) = retry_after {
+            let secs = Decimal::new(retry.as_secs().max(1));
+            add_header_out(r, "Retry-After", secs.as_bytes());
+        }
+        add_header_out(r, "Cache-Control", b"no-store");
+        if let Some(reason) = reason {
+            add_header_out(r, REASON_HEADER, reason.as_bytes());
+        }
+    }
+}
+
+/// Decimal text of a number without a heap allocation (hot path).
+pub struct Decimal {
+    bytes: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    pub fn new(mut n: u64) -> Decimal {
+        let mut out = Decimal { bytes: [0; 20], start: 20 };
+        loop {
+            out.start -= 1;
+            out.bytes[out.start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                return out;
+            }
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+}
