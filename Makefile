@@ -1,5 +1,5 @@
 # ngx_l402 — see README.md. Every target installs what it needs (apt, cargo, pip, npm).
-.PHONY: demo demo-stop test bench build clean
+.PHONY: demo demo-stop test bench bench-ab build clean
 
 build:            ## nginx 1.28 + the module into build/
 	./scripts/build.sh
@@ -15,6 +15,9 @@ test:             ## unit, property and integration tests (real nginx), interop 
 
 bench:            ## wrk on loopback: plain nginx vs paid path vs challenge path
 	./scripts/bench.sh
+
+bench-ab:         ## the module of REV (default HEAD~1) against the working tree's, in one run
+	./scripts/bench-ab.sh
 
 clean:
 	rm -rf build target

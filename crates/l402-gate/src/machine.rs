@@ -268,11 +268,10 @@ impl Run<'_, '_, '_, '_> {
         let key = keys::claim_key(&verified.token_id);
         // An internal redirect (index, try_files, error_page) re-runs the access phase of the
         // same request: it already holds its use of this token (but pays the new price).
-        let limit = match self.policy.uses.limit() {
-            Some(_) if self.facts.claimed == Some(key) => None,
-            limit => limit,
-        };
-        match limit {
+        if self.policy.uses.limit().is_some() && self.facts.claimed == Some(key) {
+            return self.admitted(verified, price, None, Some(key));
+        }
+        match self.policy.uses.limit() {
             None => self.admitted(verified, price, None, None),
             Some(_) if self.policy.dry_run => self.admitted(verified, price, None, None),
             Some(limit) => {

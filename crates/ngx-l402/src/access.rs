@@ -13,7 +13,7 @@ use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf};
 
 use crate::conf::Settings;
 use crate::ctx::{self, RequestCtx, State};
-use crate::execute::{self, Executed, Job};
+use crate::execute::{self, Executed, Job, Remember};
 use crate::ffi::{NGX_DECLINED, NGX_DONE};
 use crate::job::Done;
 use crate::record::{self, Record};
@@ -149,7 +149,7 @@ unsafe fn suspend(
 /// What runs on the main thread when a job is done: its warnings are logged, the executor's
 /// cache updated, and the result stored for the handler's next run.
 fn completion(
-    remember: Option<Box<dyn FnOnce(&l402_gate::IoResult)>>,
+    remember: Option<Remember>,
 ) -> impl FnOnce(*mut ngx_http_request_t, Done) + 'static {
     move |r, (result, warnings)| {
         // SAFETY: the bridge runs completions on the main thread for a live request.

@@ -27,10 +27,13 @@ thread_local! {
     static PAYMENTS: RefCell<PaymentCache> = RefCell::new(PaymentCache::new(DEFAULT_CAPACITY));
 }
 
-/// A job for the bridge, and what to remember on the main thread when it is done.
+/// What the executor remembers on the main thread when a job is done (a cache update).
+pub type Remember = Box<dyn FnOnce(&IoResult)>;
+
+/// A job for the bridge, and what to remember when it is done.
 pub struct Job {
     pub future: Pin<Box<dyn Future<Output = Done> + Send>>,
-    pub remember: Option<Box<dyn FnOnce(&IoResult)>>,
+    pub remember: Option<Remember>,
 }
 
 pub enum Executed {

@@ -97,7 +97,7 @@ unsafe fn price(r: *mut ngx_http_request_t, lcf: &LocConf) -> PriceFact {
 ///
 /// # Safety
 /// `r` is a live request; `lcf` is its location's conf.
-pub unsafe fn service_name<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf) -> &'a str {
+pub unsafe fn service_name(r: *mut ngx_http_request_t, lcf: &LocConf) -> &str {
     if let Some(name) = &lcf.service {
         return name;
     }

@@ -35,7 +35,7 @@ pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t
     unsafe {
         match verdict {
             Verdict::Admitted(a) => {
-                if let Some(key) = a.claimed {
+                if let Some(key) = a.claimed.filter(|&key| !marks::has(r, Mark::Claimed(key))) {
                     marks::set(r, Mark::Claimed(key));
                 }
                 if let Some(left) = a.uses_left {
