@@ -1,4 +1,5 @@
-//! Fuzz target: both credential parsers (l402-wire.md §2) and, for whatever
+//! Fuzz target: both credential parsers (bLIP-26, "Client HTTP
+//! Authentication Headers") and, for whatever
 //! parses, the whole verification path. Nothing may panic.
 #![no_main]
 

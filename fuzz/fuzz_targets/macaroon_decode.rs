@@ -1,5 +1,5 @@
-//! Fuzz target: the macaroon decoder (V2 binary, V1 packets, V1 base64,
-//! l402-wire.md §3). Nothing may panic, and whatever decodes re-encodes to V2
+//! Fuzz target: the macaroon decoder (V2 binary, V1 packets, V1 base64; libmacaroons
+//! `doc/format.txt` and `v1.c`). Nothing may panic, and whatever decodes re-encodes to V2
 //! and decodes to the same macaroon.
 #![no_main]
 

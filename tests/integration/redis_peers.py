@@ -1,4 +1,4 @@
-"""Real Redis servers for the tests (test-peers.md): standalone, persisted, and a 3-node
+"""Real Redis servers for the tests (README, "Tests"): standalone, persisted, and a 3-node
 Cluster, each on free 127.0.0.1 ports in a temp dir, stopped at teardown."""
 import os
 import shutil

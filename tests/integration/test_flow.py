@@ -9,7 +9,7 @@ import requests
 
 from conftest import auth, buy, paid_config, parse_challenge
 
-# l402-wire.md §6: the regexes clients use.
+# The regexes clients use: Aperture's l402/client_interceptor.go and l402-requests (PyPI).
 APERTURE_RE = re.compile(r'(LSAT|L402) macaroon="(.*?)", invoice="(.*?)"')
 L402_REQUESTS_RE = re.compile(r'(?:L402|LSAT)\s+macaroon="([^"]+)"\s*,\s*invoice="([^"]+)"')
 

@@ -1,4 +1,4 @@
-//! The `WWW-Authenticate` values of a 402 answer (l402-wire.md §1).
+//! The `WWW-Authenticate` values of a 402 answer (bLIP-26, "Server HTTP Authentication Headers").
 //!
 //! `macaroon="…", invoice="…"` come first, adjacent, in that order, because
 //! Aperture's Go client, lnget and l402-requests match them with a regex;

@@ -1,4 +1,5 @@
-//! Hash and MAC primitives used by the macaroon chain (l402-wire.md §3) and key derivation.
+//! Hash and MAC primitives used by the macaroon chain (libmacaroons `v2.c`;
+//! bLIP-26, "Macaroon Verification") and key derivation.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};

@@ -1,5 +1,5 @@
 //! Text encodings of binary values: hex (preimages, hex carriers) and base64
-//! (macaroons in challenges and credentials, l402-wire.md §1 and §2).
+//! (macaroons in challenges and credentials, bLIP-26, "L402 HTTP/gRPC Protocol Specification").
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -60,7 +60,8 @@ pub(crate) fn hex_decode(text: &[u8], max_bytes: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// `base64` STANDARD alphabet with padding: what the challenge carries (l402-wire.md §1).
+/// `base64` STANDARD alphabet with padding: what the challenge carries (bLIP-26,
+/// "Server HTTP Authentication Headers"; RFC 4648 §4, as Aperture emits it).
 pub(crate) fn base64_standard(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
@@ -72,9 +73,9 @@ const STANDARD_UNPADDED: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDAR
 const URL_SAFE_UNPADDED: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, UNPADDED);
 
 /// Decodes base64 in the standard or the URL-safe alphabet, padded or not, with
-/// no whitespace (l402-wire.md §2). Padding, when present, must be complete;
-/// mixing the two alphabets is rejected. `max_bytes` caps the decoded size
-/// before anything is allocated.
+/// no whitespace (bLIP-26, "Client HTTP Authentication Headers"; RFC 4648 §4 and §5).
+/// Padding, when present, must be complete; mixing the two alphabets is rejected.
+/// `max_bytes` caps the decoded size before anything is allocated.
 pub(crate) fn base64_decode_lenient(text: &[u8], max_bytes: usize) -> Option<Vec<u8>> {
     let unpadded_len = text
         .iter()

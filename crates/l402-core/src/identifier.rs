@@ -1,4 +1,4 @@
-//! The L402 macaroon identifier, version 0 (l402-wire.md §3):
+//! The L402 macaroon identifier, version 0 (bLIP-26, "Macaroon Identifier"):
 //! `u16 big-endian version (0) || payment_hash[32] || token_id[32]`, 66 bytes.
 
 use std::fmt;

@@ -1,6 +1,6 @@
 //! Operator root keys and per-token key derivation.
 //!
-//! Aperture stores a random root key per token (l402-wire.md §3); this server
+//! Aperture stores a random root key per token (bLIP-26, "Minting Macaroons"); this server
 //! derives it instead, so every worker and instance holding the operator key
 //! verifies every token without shared state:
 //! `token_root_key = HMAC-SHA256(operator key, "l402-token-root-key/v1" || token_id)`.

@@ -1,4 +1,4 @@
-//! Size caps applied before any allocation that depends on input (l402-wire.md §2, last bullet).
+//! Size caps applied before any allocation that depends on input (RFC 9110 §5.4, "Field Limits").
 
 /// Largest encoded macaroon accepted, in bytes (binary form).
 pub const MAX_MACAROON_BYTES: usize = 4096;

@@ -1,7 +1,8 @@
-//! Minting an L402 macaroon for a service, in Aperture's shape (l402-wire.md §3
-//! and §4, l402-vectors.md §3): location `lsat`, a version-0 identifier, and at
-//! most three caveats in Aperture's order: services, capabilities, timeout.
-//! Three is also the most npm `macaroon` 3.0.4 can re-serialize (l402-vectors.md §8).
+//! Minting an L402 macaroon for a service, in Aperture's shape (bLIP-26, "Minting Macaroons"
+//! and "Attenuation Through Caveats"; Aperture's `mint/mint.go`): location `lsat`, a version-0
+//! identifier, and at most three caveats in Aperture's order: services, capabilities, timeout.
+//! Three is also the most npm `macaroon` 3.0.4 can re-serialize (its `exportBinary`
+//! fails from four caveats on; fixed only in js-macaroon's git master).
 
 use crate::caveat::{capabilities_predicate, services_predicate, valid_until_predicate};
 use crate::identifier::Identifier;

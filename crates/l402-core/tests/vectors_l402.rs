@@ -1,5 +1,8 @@
-//! The primary interop vector, l402-vectors.md §3, with every header form of
-//! §3a and every verification row of §3b. Verified with the per-token root key
+//! The primary interop vector: an L402 in Aperture's shape (`mint/mint.go`: location `lsat`,
+//! services, capabilities, valid_until), with every header form clients send (bLIP-26,
+//! "Client HTTP Authentication Headers"; Aperture's and lnget's `preimage=` caveat; gRPC
+//! metadata) and every verification outcome of Aperture's `mint/mint.go` and
+//! `l402/satisfier.go` (stricter on widened capabilities). Verified with the per-token root key
 //! Aperture would store (`verify_with_token_key`) at now = 4_000_000_000.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -1,4 +1,6 @@
-//! Byte-exact vectors from `l402-vectors.md` §0, §1, §2, §4 and §5: the
+//! Byte-exact vectors from the libmacaroons README, Aperture's l402 tests
+//! (`client_interceptor_test.go`, `identifier_test.go`), the L402 repo's `macaroon-spec.md`
+//! example and bLIP-26's header examples: the
 //! macaroon codec and HMAC chain, the L402 identifier, and header inputs the
 //! parser must refuse.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -25,7 +27,7 @@ fn b64(text: &str) -> Vec<u8> {
         .unwrap()
 }
 
-/// l402-vectors.md §0: the libmacaroons README chain.
+/// The libmacaroons README chain.
 #[test]
 fn section_0_libmacaroons_chain() {
     let root = b"this is our super secret key; only we should know it";
@@ -61,7 +63,7 @@ fn section_0_libmacaroons_chain() {
     assert_eq!(Macaroon::decode(&mac.encode_v2()).unwrap(), mac);
 }
 
-/// l402-vectors.md §1: Aperture's client_interceptor_test makeMac.
+/// Aperture's `l402/client_interceptor_test.go` makeMac.
 #[test]
 fn section_1_aperture_test_macaroon() {
     let root = b"aabbccddeeff00112233445566778899";
@@ -118,7 +120,7 @@ fn section_1_aperture_test_macaroon() {
     );
 }
 
-/// l402-vectors.md §2: Aperture's TestEncodeIdentifierBytes.
+/// Aperture's `l402/identifier_test.go` TestEncodeIdentifierBytes.
 #[test]
 fn section_2_identifier() {
     let payment_hash: [u8; 32] = std::array::from_fn(|i| i as u8 + 1);
@@ -139,7 +141,8 @@ fn section_2_identifier() {
     assert_eq!(Identifier::decode(&encoded), Ok(id));
 }
 
-/// l402-vectors.md §4: the macaroon-spec.md example, encoded correctly.
+/// The L402 repo's `macaroon-spec.md` example, encoded as libmacaroons does
+/// (the spec's own byte table is wrong).
 #[test]
 fn section_4_spec_example() {
     let zero_key = [0u8; 32];
@@ -194,7 +197,7 @@ fn section_4_spec_example() {
     );
 }
 
-/// l402-vectors.md §5: the spec's placeholder macaroon and 24-hex preimage.
+/// bLIP-26's placeholder macaroon and 24-hex preimage ("Server Flow", "Client Flow").
 #[test]
 fn section_5_placeholders_are_rejected() {
     let placeholder = "AGIAJEemVQUTEyNCR0exk7ek90Cg==";

@@ -1,6 +1,6 @@
 //! L402 first-party caveats: `condition=value`, split at the first `=`
-//! (l402-wire.md §4). This module names the conditions, builds predicates and
-//! finds client-added `preimage=` caveats; `rules.rs` evaluates them.
+//! (bLIP-26, "Attenuation Through Caveats"). This module names the conditions, builds
+//! predicates and finds client-added `preimage=` caveats; `rules.rs` evaluates them.
 
 mod rules;
 
@@ -62,7 +62,7 @@ pub fn preimage_caveats(
 }
 
 /// The preimage of the last `preimage=` caveat, the one hex carriers rely on
-/// (l402-wire.md §2); `Ok(None)` when there is none.
+/// (added by Aperture's gRPC client, `l402/token.go`, and lnget); `Ok(None)` when there is none.
 pub fn last_preimage(caveats: &[Caveat]) -> Result<Option<[u8; 32]>, MalformedPreimageCaveat> {
     preimage_caveats(caveats).last().transpose()
 }

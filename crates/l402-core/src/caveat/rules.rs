@@ -1,4 +1,5 @@
-//! Evaluation of L402 caveats for one service at one time (l402-wire.md §4).
+//! Evaluation of L402 caveats for one service at one time (bLIP-26, "Attenuation Through Caveats"
+//! and "Macaroon Verification").
 //!
 //! For each known condition every later caveat must be at least as strict as
 //! the one before it, and the last one decides:

@@ -1,4 +1,4 @@
-//! Why a header value is not an L402 credential (l402-wire.md §2).
+//! Why a header value is not an L402 credential (bLIP-26, "Client HTTP Authentication Headers").
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Parsing L402 credentials (l402-wire.md §2):
+//! Parsing L402 credentials (bLIP-26, "Client HTTP Authentication Headers"):
 //! `Authorization: L402 <b64 macaroon>[,<b64 macaroon>…]:<64 hex preimage>`,
 //! and the hex carriers `Macaroon`, `Token`, `Grpc-Metadata-Macaroon`,
 //! `Grpc-Metadata-Token` (hex of a macaroon that carries a `preimage=` caveat).
@@ -40,7 +40,7 @@ impl fmt::Debug for Credential {
     }
 }
 
-/// Parses an `Authorization` header value (l402-wire.md §2).
+/// Parses an `Authorization` header value (bLIP-26, "Client HTTP Authentication Headers").
 /// Whether an `Authorization` value uses the `L402` or `LSAT` scheme at all. Values of other
 /// schemes (Basic, Bearer…) are not L402 credentials, broken or otherwise.
 pub fn is_l402_scheme(value: &[u8]) -> bool {
@@ -97,7 +97,8 @@ fn parse_header(value: &[u8], allow_unpaid: bool) -> Result<Credential, Credenti
 
 /// Parses a hex carrier header (`Macaroon`, `Token`, `Grpc-Metadata-Macaroon`,
 /// `Grpc-Metadata-Token`): hex of one macaroon; the preimage is the value of its
-/// last `preimage=` caveat (l402-wire.md §2, Aperture's gRPC client).
+/// last `preimage=` caveat (bLIP-26, gRPC "Client Flow";
+/// Aperture's gRPC client, `l402/client_interceptor.go` and `l402/token.go`).
 pub fn parse_hex_macaroon(value: &[u8]) -> Result<Credential, CredentialError> {
     let value = value.trim_ascii();
     if value.len() > 2 * MAX_MACAROON_BYTES {

@@ -1,4 +1,4 @@
-//! Edge cases of credential parsing (l402-wire.md §2).
+//! Edge cases of credential parsing (bLIP-26, "Client HTTP Authentication Headers").
 
 use super::*;
 use crate::caveat::preimage_predicate;

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-/// A macaroon failed to decode (l402-wire.md §3). The message never echoes input.
+/// A macaroon failed to decode (libmacaroons `doc/format.txt`, `v1.c`).
+/// The message never echoes input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
     /// No bytes at all.

@@ -1,5 +1,5 @@
 //! Macaroons: the libmacaroons V2 binary codec (V1 on input) and the HMAC-SHA256
-//! signature chain (l402-wire.md §3).
+//! signature chain (libmacaroons `doc/format.txt` and `v2.c`; bLIP-26, "Macaroon Verification").
 
 mod error;
 mod v1;
@@ -16,7 +16,8 @@ use crate::limits::MAX_MACAROON_BYTES;
 /// Key of the HMAC that turns a root key into the chain's first key (libmacaroons).
 const KEY_GENERATOR: &[u8] = b"macaroons-key-generator";
 
-/// A macaroon: an identifier, caveats and the chained HMAC signature (l402-wire.md §3).
+/// A macaroon: an identifier, caveats and the chained HMAC signature (libmacaroons
+/// `doc/format.txt`; bLIP-26, "Minting Macaroons").
 ///
 /// `Debug` shows caveat conditions only and never the signature, so that a
 /// stray `{:?}` cannot leak a usable credential into a log.
@@ -85,7 +86,7 @@ impl Macaroon {
     }
 
     /// Base64, standard alphabet with padding, of [`Macaroon::encode_v2`]: the
-    /// form every client parses (l402-wire.md §1).
+    /// form every client parses (bLIP-26, "Server HTTP Authentication Headers"; RFC 4648 §4).
     pub fn to_base64(&self) -> String {
         base64_standard(&self.encode_v2())
     }
@@ -165,7 +166,7 @@ impl fmt::Debug for Macaroon {
 mod tests {
     use super::*;
 
-    /// l402-vectors.md §3: the derived HMAC key of the vector's root key.
+    /// The derived HMAC key of the primary interop vector's root key (`tests/vectors_l402.rs`).
     #[test]
     fn derives_chain_key() {
         let root: Vec<u8> = (0u8..32).collect();

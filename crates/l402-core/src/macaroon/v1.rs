@@ -1,4 +1,4 @@
-//! libmacaroons V1 layout, accepted on input only (l402-wire.md §3: "accept V1 on input").
+//! libmacaroons V1 layout (libmacaroons `v1.c`), accepted on input only.
 //!
 //! A V1 macaroon is a run of packets, each `LLLL key value\n` where `LLLL` is
 //! four hex digits giving the whole packet's length. Keys, in order:

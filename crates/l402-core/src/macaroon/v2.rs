@@ -1,4 +1,4 @@
-//! libmacaroons V2 binary layout (l402-wire.md §3):
+//! libmacaroons V2 binary layout (libmacaroons `doc/format.txt`, "Binary Format"):
 //! `0x02 [LOC(1)] ID(2) EOS(0) ( [LOC] ID [VID(4)] EOS )* EOS SIG(6)`,
 //! each field = varint type, varint length, bytes; nothing after the signature.
 

@@ -1,4 +1,5 @@
-//! Verifying an L402 credential (l402-wire.md §4), in the spec's order:
+//! Verifying an L402 credential (bLIP-26, "Macaroon Verification"), in the order of
+//! Aperture's `Mint::VerifyL402` (`mint/mint.go`):
 //! `sha256(preimage) == payment_hash` from the identifier, then the per-token
 //! root key, then the HMAC chain, then the caveats for the requested service.
 
@@ -29,7 +30,8 @@ pub struct Verified {
 }
 
 /// Why a credential does not grant access. All of these call for a fresh 402
-/// challenge (l402-wire.md §5: clients re-pay only on 402).
+/// challenge (bLIP-26, "Reusing Credentials": the server issues a new challenge; clients
+/// re-pay only on 402).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     /// No candidate macaroon has a version-0 L402 identifier.

@@ -1,4 +1,4 @@
-//! Verification order and outcomes (l402-wire.md §4).
+//! Verification order and outcomes (bLIP-26, "Macaroon Verification"; Aperture's `mint/mint.go`).
 
 use super::*;
 use crate::caveat::preimage_predicate;

@@ -1,5 +1,6 @@
 //! The thread-safe hand-off from runtime threads into the nginx event loop
-//! (nginx-rust.md, "Async inside a worker").
+//! (nginx development guide, "Events" → "I/O events" and "Common Pitfalls" → "Threads";
+//! docs/architecture.md).
 //!
 //! Runtime threads push finished jobs into a mutex-protected queue and write to an `eventfd`.
 //! The eventfd is registered with nginx's event loop as the read side of a connection; its

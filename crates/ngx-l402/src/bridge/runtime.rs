@@ -1,5 +1,6 @@
 //! The per-worker tokio runtime: one I/O thread, every signal blocked in it so nginx's signal
-//! handling stays on the worker's main thread (nginx-rust.md, "Async inside a worker").
+//! handling stays on the worker's main thread (nginx development guide,
+//! "Common Pitfalls" → "Threads"; docs/architecture.md).
 
 use tokio::runtime::{Builder, Runtime};
 
