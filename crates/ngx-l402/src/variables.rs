@@ -43,6 +43,15 @@ const VARIABLES: [(&str, Var); 8] = [
 /// # Safety
 /// `cf` is the live configuration of the http{} block.
 pub unsafe extern "C" fn preconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
+    let mut rc = NGX_ERROR;
+    crate::guard::guard_void(|| {
+        // SAFETY: forwarded contract.
+        rc = unsafe { add_variables(cf) };
+    });
+    rc
+}
+
+unsafe fn add_variables(cf: *mut ngx_conf_t) -> ngx_int_t {
     for (index, (name, _)) in VARIABLES.iter().enumerate() {
         let mut name = ngx_str_t { len: name.len(), data: name.as_ptr().cast_mut() };
         // SAFETY: nginx copies the name into the configuration pool.
