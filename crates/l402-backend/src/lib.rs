@@ -1,13 +1,14 @@
 //! The narrow contract between the L402 module and a Lightning payment backend.
 //!
-//! Every backend (LND, CLN, Eclair, LNURL, NWC, the built-in fake, …) does two things
-//! (backends.md, "Common shape"): create an invoice for an amount with a memo and an expiry,
-//! and look up whether a payment hash has settled. This crate holds:
+//! Every backend (LND, CLN, Eclair, LNURL, NWC, the built-in fake, …) does two things:
+//! create an invoice for an amount with a memo and an expiry, and look up whether it has
+//! settled. This crate holds:
 //!
-//! - the request/reply types ([`InvoiceRequest`], [`Invoice`], [`Settlement`]);
+//! - the request/reply types ([`InvoiceRequest`], [`Invoice`] with its [`InvoiceKind`] and
+//!   opaque [`LookupRef`], [`Settlement`], [`Capabilities`]);
 //! - [`BackendError`], classified by what the caller must do;
 //! - the object-safe [`Backend`] trait (called from a per-worker tokio runtime, so it is
-//!   `Send + Sync` and its futures are `Send`);
+//!   `Send + Sync` and its futures are `Send`), with start/stop hooks;
 //! - the reply checks every backend runs on what its node returned ([`check_invoice`],
 //!   [`check_preimage`]) and a timeout wrapper ([`with_timeout`]);
 //! - [`Failover`]: several backends tried in order, behind one;
@@ -35,4 +36,6 @@ pub use error::BackendError;
 pub use invoice_text::{normalize_invoice_text, MAX_INVOICE_TEXT};
 pub use failover::Failover;
 pub use timeout::with_timeout;
-pub use types::{Invoice, InvoiceRequest, Settlement, MAX_INVOICE_AMOUNT_MSAT};
+pub use types::{
+    Capabilities, Invoice, InvoiceKind, InvoiceRequest, LookupRef, Settlement, MAX_INVOICE_AMOUNT_MSAT,
+};
