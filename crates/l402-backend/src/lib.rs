@@ -11,7 +11,8 @@
 //!   `Send + Sync` and its futures are `Send`), with start/stop hooks;
 //! - the reply checks every backend runs on what its node returned ([`check_invoice`],
 //!   [`check_preimage`]) and a timeout wrapper ([`with_timeout`]);
-//! - [`Failover`]: several backends tried in order, behind one;
+//! - [`Failover`]: several backends tried in order, behind one; [`Started`]: a backend whose
+//!   `start` runs before its first call;
 //! - with the `conformance` feature, a shared test suite every backend's tests call.
 //!
 //! No nginx type and no `unsafe` here.
@@ -20,6 +21,7 @@ mod backend;
 mod check;
 mod error;
 mod invoice_text;
+mod lifecycle;
 pub mod failover;
 mod timeout;
 mod types;
@@ -35,6 +37,7 @@ pub use check::{check_invoice, check_payee, check_preimage, parse_bolt11, MAX_BO
 pub use error::BackendError;
 pub use invoice_text::{normalize_invoice_text, MAX_INVOICE_TEXT};
 pub use failover::Failover;
+pub use lifecycle::Started;
 pub use timeout::with_timeout;
 pub use types::{
     Capabilities, Invoice, InvoiceKind, InvoiceRequest, LookupRef, Settlement, MAX_INVOICE_AMOUNT_MSAT,

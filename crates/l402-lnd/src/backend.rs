@@ -18,7 +18,8 @@ use crate::proto::{self, PaymentHash};
 use crate::{status, LndConfig};
 
 /// [`Backend::name`] of this backend.
-pub(crate) const NAME: &str = "lnd";
+/// [`Backend::name`] of [`LndBackend`].
+pub const NAME: &str = "lnd";
 
 /// Texts of LND's "no such invoice" errors from before it used `NOT_FOUND`
 /// (`invoices.ErrInvoiceNotFound`, `ErrNoInvoicesCreated`).

@@ -21,5 +21,5 @@ mod proto;
 mod status;
 mod tls;
 
-pub use backend::LndBackend;
+pub use backend::{LndBackend, NAME};
 pub use config::{ConfigError, LndConfig, DEFAULT_LND_PORT, DEFAULT_TIMEOUT};

@@ -127,13 +127,13 @@ impl ChallengeJob {
             capabilities: None,
         });
         // Only the normalised invoice text reaches a header, whatever the node sent.
-        let text = normalize_invoice_text(&invoice.bolt11).map_err(|cause| {
+        let text = normalize_invoice_text(&invoice.text).map_err(|cause| {
             ChallengeError::Backend(BackendError::InvalidReply { backend: name, cause })
         })?;
         let b64 = macaroon.to_base64();
         Ok(Challenge {
             www_authenticate: l402_core::challenge::www_authenticate(&b64, &text, self.legacy_lsat),
-            bolt12: l402_cln::invoice_kind(&text) == l402_cln::InvoiceKind::Bolt12,
+            bolt12: invoice.kind == l402_backend::InvoiceKind::Bolt12,
         })
     }
 }
