@@ -198,6 +198,7 @@ impl fmt::Debug for Settlement {
 pub const MAX_INVOICE_AMOUNT_MSAT: u64 = u64::MAX / 10;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
