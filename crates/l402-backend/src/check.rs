@@ -1,5 +1,5 @@
-//! Checks on what a backend returned, run by every backend before replying
-//! (backends.md, "Common shape": parse with lightning-invoice, check the amount).
+//! Checks on what a backend returned, run by every backend before replying: parse the
+//! invoice (BOLT 11), check its amount, hash and expiry, check a reported preimage.
 //!
 //! A reply that fails any check is [`BackendError::InvalidReply`]: it is never accepted.
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 use bitcoin::hashes::{sha256, Hash};
 use lightning_invoice::Bolt11Invoice;
 
-use crate::{BackendError, Invoice, InvoiceRequest};
+use crate::{BackendError, Invoice, InvoiceKind, InvoiceRequest, LookupRef};
 
 /// Longest BOLT11 string accepted, in bytes. Real invoices, even with several route hints,
 /// are well under 2 KiB; the cap bounds parsing work on hostile input.
@@ -82,10 +82,12 @@ pub fn check_invoice(
     }
 
     Ok(Invoice {
-        bolt11: bolt11.to_owned(),
+        kind: InvoiceKind::Bolt11,
+        text: bolt11.to_owned(),
         payment_hash,
         amount_msat,
         expires_at_unix,
+        lookup: LookupRef::from_payment_hash(payment_hash),
     })
 }
 
@@ -190,7 +192,9 @@ j5r6drg6k6zcqj0fcwg";
     fn accepts_matching_invoice() {
         let s = make(Some(21_000), [7; 32], 600);
         let inv = check_invoice("t", &s, &req(21_000), Some([7; 32]), NOW).unwrap();
-        assert_eq!(inv.bolt11, s);
+        assert_eq!(inv.text, s);
+        assert_eq!(inv.kind, InvoiceKind::Bolt11);
+        assert_eq!(inv.lookup, LookupRef::from_payment_hash(inv.payment_hash));
         assert_eq!(inv.payment_hash, [7; 32]);
         assert_eq!(inv.amount_msat, 21_000);
         assert_eq!(inv.expires_at_unix, NOW + 600);

@@ -1,5 +1,5 @@
 //! Shared conformance suite: the behaviour every [`Backend`] must show, whatever node is
-//! behind it (style.md, point 3: "a shared conformance suite every backend passes").
+//! behind it. Every backend crate's tests run it.
 //!
 //! Each check is an `async fn` taking `&dyn Backend` and returning [`Outcome`]; a backend
 //! crate's tests call them (or [`run_all`]) against the real backend wired to a fake or
@@ -24,7 +24,7 @@ use bitcoin::hashes::{sha256, Hash};
 use lightning_invoice::Bolt11InvoiceDescriptionRef;
 
 use crate::{check_invoice, check_preimage, parse_bolt11, Backend, BoxFuture, Invoice};
-use crate::{BackendError, Failover, InvoiceRequest, Settlement};
+use crate::{BackendError, Failover, InvoiceKind, InvoiceRequest, LookupRef, Settlement};
 
 /// Allowed difference between the backend's clock and ours when checking expiry, in seconds.
 pub const CLOCK_SLACK_SECS: u64 = 300;
@@ -84,6 +84,21 @@ pub fn sample_request() -> InvoiceRequest {
     }
 }
 
+/// The parts of an [`Invoice`] every backend must get right whatever its kind: the kind agrees
+/// with the text's prefix, and the lookup reference names the payment hash and is bounded.
+fn check_shape(check: &'static str, inv: &Invoice) -> Outcome {
+    if InvoiceKind::of_text(&inv.text) != Some(inv.kind) {
+        return Err(fail(check, format!("invoice says it is {:?}, its text does not", inv.kind)));
+    }
+    if inv.lookup.payment_hash() != inv.payment_hash {
+        return Err(fail(check, "the lookup reference names another payment hash"));
+    }
+    if inv.lookup.extra().len() > LookupRef::MAX_EXTRA {
+        return Err(fail(check, "the lookup reference is longer than LookupRef::MAX_EXTRA"));
+    }
+    Ok(())
+}
+
 /// Creates an invoice and verifies the reply against the request (parses, signature,
 /// amount, hash, expiry) and that the returned [`Invoice`] fields agree with the BOLT11.
 async fn create_checked(
@@ -96,14 +111,20 @@ async fn create_checked(
         .create_invoice(req.clone())
         .await
         .map_err(|e| backend_failed(check, e))?;
-    let checked = check_invoice(
+    check_shape(check, &inv)?;
+    if inv.kind != InvoiceKind::Bolt11 {
+        return Err(fail(check, format!("expected a BOLT11 invoice, got {:?}", inv.kind)));
+    }
+    let mut checked = check_invoice(
         backend.name(),
-        &inv.bolt11,
+        &inv.text,
         &req,
         Some(inv.payment_hash),
         now,
     )
     .map_err(|e| fail(check, e.to_string()))?;
+    // The reference is the backend's own: only its hash is checked (above).
+    checked.lookup = inv.lookup.clone();
     if checked != inv {
         return Err(fail(
             check,
@@ -169,7 +190,7 @@ pub async fn distinct_payment_hashes(backend: &dyn Backend) -> Outcome {
         let inv = create_checked("distinct_payment_hashes", backend, sample_request()).await?;
         if seen
             .iter()
-            .any(|s| s.payment_hash == inv.payment_hash || s.bolt11 == inv.bolt11)
+            .any(|s| s.payment_hash == inv.payment_hash || s.text == inv.text)
         {
             return Err(fail(
                 "distinct_payment_hashes",
@@ -192,7 +213,7 @@ pub async fn memo_is_carried(backend: &dyn Backend) -> Outcome {
         ..sample_request()
     };
     let inv = create_checked(CHECK, backend, req.clone()).await?;
-    let parsed = parse_bolt11(&inv.bolt11).map_err(|e| fail(CHECK, e))?;
+    let parsed = parse_bolt11(&inv.text).map_err(|e| fail(CHECK, e))?;
     match parsed.description() {
         Bolt11InvoiceDescriptionRef::Direct(d) if d.as_inner().0 == req.memo => Ok(()),
         Bolt11InvoiceDescriptionRef::Direct(d) => {
@@ -213,7 +234,7 @@ pub async fn lookup_unknown_is_unknown_or_open(backend: &dyn Backend) -> Outcome
     let mut seed = b"l402 conformance: never issued ".to_vec();
     seed.extend_from_slice(&nanos.to_le_bytes());
     let hash = sha256::Hash::hash(&seed).to_byte_array();
-    match backend.lookup_invoice(hash).await {
+    match backend.lookup_invoice(&hash.into()).await {
         Ok(Settlement::Unknown | Settlement::Open) => Ok(()),
         Ok(other) => Err(fail(CHECK, format!("got {other:?}"))),
         Err(e) => Err(backend_failed(CHECK, e)),
@@ -224,11 +245,53 @@ pub async fn lookup_unknown_is_unknown_or_open(backend: &dyn Backend) -> Outcome
 pub async fn lookup_issued_is_open(backend: &dyn Backend) -> Outcome {
     const CHECK: &str = "lookup_issued_is_open";
     let inv = create_checked(CHECK, backend, sample_request()).await?;
-    match backend.lookup_invoice(inv.payment_hash).await {
+    match backend.lookup_invoice(&inv.lookup).await {
         Ok(Settlement::Open) => Ok(()),
         Ok(other) => Err(fail(CHECK, format!("got {other:?}"))),
         Err(e) => Err(backend_failed(CHECK, e)),
     }
+}
+
+/// A backend that can detect a payment without a preimage can also look invoices up, and
+/// one that cannot look up reports nothing but `Unknown` (or `Open`).
+pub async fn capabilities_are_consistent(backend: &dyn Backend) -> Outcome {
+    const CHECK: &str = "capabilities_are_consistent";
+    let caps = backend.capabilities();
+    if caps.detect_without_preimage && !caps.lookup {
+        return Err(fail(CHECK, "detects without a preimage but cannot look up"));
+    }
+    Ok(())
+}
+
+/// With [`crate::Capabilities::detect_without_preimage`], a reference made from the payment
+/// hash alone finds a fresh invoice as well as the reference the backend handed out (it is
+/// what payment detection has: a macaroon carries only the hash).
+pub async fn lookup_by_hash_alone(backend: &dyn Backend) -> Outcome {
+    const CHECK: &str = "lookup_by_hash_alone";
+    if !backend.capabilities().detect_without_preimage {
+        return Ok(());
+    }
+    let inv = create_checked(CHECK, backend, sample_request()).await?;
+    match backend.lookup_invoice(&LookupRef::from_payment_hash(inv.payment_hash)).await {
+        Ok(Settlement::Open) => Ok(()),
+        Ok(other) => Err(fail(CHECK, format!("got {other:?}"))),
+        Err(e) => Err(backend_failed(CHECK, e)),
+    }
+}
+
+/// [`Backend::start`] succeeds against a working peer, the backend then issues and looks up
+/// invoices, and [`Backend::stop`] returns. Not part of [`run_all`]: it stops the backend.
+pub async fn starts_and_stops(backend: &dyn Backend) -> Outcome {
+    const CHECK: &str = "starts_and_stops";
+    backend.start().await.map_err(|e| backend_failed(CHECK, e))?;
+    let inv = create_checked(CHECK, backend, sample_request()).await?;
+    match backend.lookup_invoice(&inv.lookup).await {
+        Ok(Settlement::Open) => {}
+        Ok(other) => return Err(fail(CHECK, format!("got {other:?}"))),
+        Err(e) => return Err(backend_failed(CHECK, e)),
+    }
+    backend.stop().await;
+    Ok(())
 }
 
 /// An amount of zero is refused with an error, never turned into an amount-less invoice.
@@ -252,10 +315,11 @@ pub async fn settles_after_payment(backend: &dyn Backend, pay: PayFn<'_>) -> Out
     const CHECK: &str = "settles_after_payment";
     let inv = create_checked(CHECK, backend, sample_request()).await?;
     let hash = inv.payment_hash;
+    let lookup = inv.lookup.clone();
     pay(inv)
         .await
         .map_err(|e| fail(CHECK, format!("paying failed: {e}")))?;
-    match backend.lookup_invoice(hash).await {
+    match backend.lookup_invoice(&lookup).await {
         Ok(Settlement::Settled { preimage: None }) => Ok(()),
         Ok(Settlement::Settled {
             preimage: Some(preimage),
@@ -275,6 +339,8 @@ pub async fn run_all(backend: &dyn Backend) -> Outcome {
     distinct_payment_hashes(backend).await?;
     lookup_unknown_is_unknown_or_open(backend).await?;
     lookup_issued_is_open(backend).await?;
+    capabilities_are_consistent(backend).await?;
+    lookup_by_hash_alone(backend).await?;
     zero_amount_is_refused(backend).await?;
     Ok(())
 }
@@ -413,7 +479,7 @@ pub async fn down_is_unavailable(backend: &dyn Backend, peer: &dyn PeerControl) 
         expect_kind(
             CHECK,
             "lookup_invoice",
-            backend.lookup_invoice([7; 32]).await,
+            backend.lookup_invoice(&[7; 32].into()).await,
             "unavailable",
         )
     })
@@ -439,7 +505,7 @@ pub async fn recovers_after_down(backend: &dyn Backend, peer: &dyn PeerControl) 
     })
     .await?;
     create_checked(CHECK, backend, sample_request()).await?;
-    match backend.lookup_invoice(before.payment_hash).await {
+    match backend.lookup_invoice(&before.lookup).await {
         Ok(Settlement::Open) => Ok(()),
         Ok(other) => Err(fail(CHECK, format!("lookup after recovery: got {other:?}"))),
         Err(e) => Err(backend_failed(CHECK, e)),
@@ -469,7 +535,7 @@ pub async fn garbage_is_invalid_reply(backend: &dyn Backend, peer: &dyn PeerCont
                 expect_kind(
                     CHECK,
                     &what,
-                    backend.lookup_invoice(issued.payment_hash).await,
+                    backend.lookup_invoice(&issued.lookup).await,
                     "invalid_reply",
                 )?;
             }
@@ -506,11 +572,12 @@ pub async fn settled_lookup(backend: &dyn Backend, peer: &dyn PeerControl) -> Ou
     const CHECK: &str = "settled_lookup";
     let inv = create_checked(CHECK, backend, sample_request()).await?;
     let hash = inv.payment_hash;
+    let lookup = inv.lookup.clone();
     let revealed = peer
         .settle(inv)
         .await
         .map_err(|e| fail(CHECK, format!("settling at the peer failed: {e}")))?;
-    match backend.lookup_invoice(hash).await {
+    match backend.lookup_invoice(&lookup).await {
         Ok(Settlement::Settled { preimage: None }) => Ok(()),
         Ok(Settlement::Settled { preimage: Some(p) }) if p == revealed => {
             check_preimage(backend.name(), &hash, &p).map_err(|e| fail(CHECK, e.to_string()))
@@ -591,7 +658,7 @@ pub async fn failover_skips_down_backend(
             ),
         ));
     }
-    match secondary.lookup_invoice(inv.payment_hash).await {
+    match secondary.lookup_invoice(&inv.lookup).await {
         Ok(Settlement::Open) => {}
         other => {
             return Err(fail(
@@ -600,7 +667,7 @@ pub async fn failover_skips_down_backend(
             ))
         }
     }
-    match failover.lookup_invoice(inv.payment_hash).await {
+    match failover.lookup_invoice(&inv.payment_hash.into()).await {
         Ok(Settlement::Open) => {}
         other => return Err(fail(CHECK, format!("failover lookup: {other:?}"))),
     }
@@ -613,7 +680,7 @@ pub async fn failover_skips_down_backend(
             format!("hook saw {:?} after recovery", reported(&seen)),
         ));
     }
-    match secondary.lookup_invoice(again.payment_hash).await {
+    match secondary.lookup_invoice(&again.payment_hash.into()).await {
         Ok(Settlement::Unknown) => {}
         other => {
             return Err(fail(
@@ -622,7 +689,7 @@ pub async fn failover_skips_down_backend(
             ))
         }
     }
-    match failover.lookup_invoice(again.payment_hash).await {
+    match failover.lookup_invoice(&again.lookup).await {
         Ok(Settlement::Open) => Ok(()),
         other => Err(fail(
             CHECK,

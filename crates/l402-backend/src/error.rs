@@ -1,4 +1,4 @@
-//! Backend errors, classified by what the caller must do (style.md, point 5).
+//! Backend errors, classified by what the caller must do.
 //!
 //! Every variant means "no invoice / no answer now": the module answers 503 with the
 //! [`BackendError::retry_after`] delay and never grants access on an error.

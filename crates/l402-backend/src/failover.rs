@@ -3,8 +3,11 @@
 //! `create_invoice` asks each backend in turn and returns the first invoice; any error
 //! (unavailable, timeout, invalid reply, rejected) moves on to the next backend, and when every
 //! backend failed the last error is returned. `lookup_invoice` asks the backend that issued the
-//! invoice, remembered in a bounded map; for a hash it does not remember (forgotten, or issued
-//! by another worker) it asks each backend in order until one knows it.
+//! invoice, remembered in a bounded map with the [`LookupRef`] it handed out (so a reference
+//! made from the payment hash alone reaches the issuer as the full reference); for a hash it
+//! does not remember (forgotten, or issued by another worker) it asks each backend in order
+//! until one knows it. `start` and `stop` reach every backend; the capabilities are what any
+//! of them can do.
 //!
 //! This crate has no logger: every error a backend returned, including the ones failover
 //! recovered from, is passed to the [`Failover::on_failure`] hook, which the caller (the nginx
@@ -14,7 +17,9 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::{Backend, BackendError, BoxFuture, Invoice, InvoiceRequest, Settlement};
+use crate::{
+    Backend, BackendError, BoxFuture, Capabilities, Invoice, InvoiceRequest, LookupRef, Settlement,
+};
 
 /// [`Backend::name`] of [`Failover`].
 pub const NAME: &str = "failover";
@@ -25,10 +30,18 @@ pub const DEFAULT_MEMORY: usize = 100_000;
 /// Called with every error a backend returned inside a [`Failover`].
 pub type FailureHook = Arc<dyn Fn(&BackendError) + Send + Sync>;
 
+/// The backend that issued an invoice, and the reference it handed out when that is more than
+/// the payment hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Issuer {
+    index: usize,
+    lookup: Option<LookupRef>,
+}
+
 /// Remembers which backend issued which payment hash; forgets the oldest entry first.
 struct Issuers {
     capacity: usize,
-    by_hash: HashMap<[u8; 32], usize>,
+    by_hash: HashMap<[u8; 32], Issuer>,
     order: VecDeque<[u8; 32]>,
 }
 
@@ -41,11 +54,11 @@ impl Issuers {
         }
     }
 
-    fn insert(&mut self, hash: [u8; 32], index: usize) {
+    fn insert(&mut self, hash: [u8; 32], issuer: Issuer) {
         if self.capacity == 0 {
             return;
         }
-        if self.by_hash.insert(hash, index).is_some() {
+        if self.by_hash.insert(hash, issuer).is_some() {
             // Already queued: the entry is updated in place, its age is unchanged.
             return;
         }
@@ -57,8 +70,8 @@ impl Issuers {
         }
     }
 
-    fn get(&self, hash: &[u8; 32]) -> Option<usize> {
-        self.by_hash.get(hash).copied()
+    fn get(&self, hash: &[u8; 32]) -> Option<Issuer> {
+        self.by_hash.get(hash).cloned()
     }
 
     fn len(&self) -> usize {
@@ -130,7 +143,8 @@ impl Failover {
         for (index, backend) in self.backends.iter().enumerate() {
             match backend.create_invoice(req.clone()).await {
                 Ok(invoice) => {
-                    self.issuers().insert(invoice.payment_hash, index);
+                    let lookup = (!invoice.lookup.is_hash_only()).then(|| invoice.lookup.clone());
+                    self.issuers().insert(invoice.payment_hash, Issuer { index, lookup });
                     return Ok(invoice);
                 }
                 Err(e) => {
@@ -142,11 +156,19 @@ impl Failover {
         Err(last.unwrap_or_else(Failover::no_backend))
     }
 
-    async fn lookup(&self, hash: [u8; 32]) -> Result<Settlement, BackendError> {
+    async fn lookup(&self, lookup: &LookupRef) -> Result<Settlement, BackendError> {
+        let hash = lookup.payment_hash();
         let remembered = self.issuers().get(&hash);
-        if let Some(backend) = remembered.and_then(|i| self.backends.get(i)) {
-            // Only the issuer can know this invoice: its answer (or error) is final.
-            let got = backend.lookup_invoice(hash).await;
+        if let Some((issuer, backend)) =
+            remembered.and_then(|i| self.backends.get(i.index).map(|b| (i, b)))
+        {
+            // Only the issuer can know this invoice: its answer (or error) is final. A
+            // hash-only reference becomes the one the issuer handed out.
+            let full = match (&issuer.lookup, lookup.is_hash_only()) {
+                (Some(full), true) => full,
+                _ => lookup,
+            };
+            let got = backend.lookup_invoice(full).await;
             if let Err(e) = &got {
                 self.report(e);
             }
@@ -157,10 +179,11 @@ impl Failover {
         }
         let mut first_error = None;
         for (index, backend) in self.backends.iter().enumerate() {
-            match backend.lookup_invoice(hash).await {
+            match backend.lookup_invoice(lookup).await {
                 Ok(Settlement::Unknown) => {}
                 Ok(state) => {
-                    self.issuers().insert(hash, index);
+                    let remembered = (!lookup.is_hash_only()).then(|| lookup.clone());
+                    self.issuers().insert(hash, Issuer { index, lookup: remembered });
                     return Ok(state);
                 }
                 Err(e) => {
@@ -182,15 +205,48 @@ impl Backend for Failover {
         NAME
     }
 
+    /// What any of the backends can do (a lookup goes to the issuer).
+    fn capabilities(&self) -> Capabilities {
+        self.backends.iter().map(|b| b.capabilities()).fold(Capabilities::NONE, |a, c| {
+            Capabilities {
+                lookup: a.lookup || c.lookup,
+                detect_without_preimage: a.detect_without_preimage || c.detect_without_preimage,
+            }
+        })
+    }
+
+    /// Starts every backend; a backend that fails to start is reported to the hook and stays
+    /// in the list (its calls fail and the next one is tried). Returns the first error.
+    fn start(&self) -> BoxFuture<'_, Result<(), BackendError>> {
+        Box::pin(async move {
+            let mut first = None;
+            for backend in &self.backends {
+                if let Err(e) = backend.start().await {
+                    self.report(&e);
+                    first.get_or_insert(e);
+                }
+            }
+            first.map_or(Ok(()), Err)
+        })
+    }
+
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for backend in &self.backends {
+                backend.stop().await;
+            }
+        })
+    }
+
     fn create_invoice(&self, req: InvoiceRequest) -> BoxFuture<'_, Result<Invoice, BackendError>> {
         Box::pin(self.create(req))
     }
 
-    fn lookup_invoice(
-        &self,
-        payment_hash: [u8; 32],
-    ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
-        Box::pin(self.lookup(payment_hash))
+    fn lookup_invoice<'a>(
+        &'a self,
+        lookup: &'a LookupRef,
+    ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
+        Box::pin(self.lookup(lookup))
     }
 }
 
@@ -217,6 +273,12 @@ mod tests {
         error: Mutex<Option<BackendError>>,
         issued: Mutex<Vec<[u8; 32]>>,
         lookups: AtomicUsize,
+        /// Hand out references with these extra bytes.
+        extra: Vec<u8>,
+        /// The last reference `lookup_invoice` received.
+        seen: Mutex<Option<LookupRef>>,
+        started: AtomicUsize,
+        stopped: AtomicUsize,
     }
 
     impl Scripted {
@@ -227,6 +289,10 @@ mod tests {
                 error: Mutex::new(None),
                 issued: Mutex::new(Vec::new()),
                 lookups: AtomicUsize::new(0),
+                extra: Vec::new(),
+                seen: Mutex::new(None),
+                started: AtomicUsize::new(0),
+                stopped: AtomicUsize::new(0),
             })
         }
 
@@ -254,18 +320,41 @@ mod tests {
                 hash[1] = u8::try_from(issued.len()).unwrap();
                 issued.push(hash);
                 Ok(Invoice {
-                    bolt11: format!("lnbcrt-{}", self.name),
+                    kind: crate::InvoiceKind::Bolt11,
+                    text: format!("lnbcrt-{}", self.name),
                     payment_hash: hash,
                     amount_msat: req.amount_msat,
                     expires_at_unix: 0,
+                    lookup: LookupRef::with_extra(hash, &self.extra).unwrap(),
                 })
             })
         }
 
-        fn lookup_invoice(
-            &self,
-            hash: [u8; 32],
-        ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+        fn capabilities(&self) -> Capabilities {
+            if self.extra.is_empty() {
+                Capabilities::FULL
+            } else {
+                Capabilities { lookup: true, detect_without_preimage: false }
+            }
+        }
+
+        fn start(&self) -> BoxFuture<'_, Result<(), BackendError>> {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            let e = self.error.lock().unwrap().clone();
+            Box::pin(async move { e.map_or(Ok(()), Err) })
+        }
+
+        fn stop(&self) -> BoxFuture<'_, ()> {
+            self.stopped.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async {})
+        }
+
+        fn lookup_invoice<'a>(
+            &'a self,
+            lookup: &'a LookupRef,
+        ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
+            let hash = lookup.payment_hash();
+            *self.seen.lock().unwrap() = Some(lookup.clone());
             Box::pin(async move {
                 self.lookups.fetch_add(1, Ordering::SeqCst);
                 if let Some(e) = self.error.lock().unwrap().clone() {
@@ -371,7 +460,7 @@ mod tests {
         let f = Failover::new(Vec::new());
         let err = f.create_invoice(req()).await.unwrap_err();
         assert_eq!((err.backend(), err.kind()), ("failover", "unavailable"));
-        assert!(f.lookup_invoice([0; 32]).await.is_err());
+        assert!(f.lookup_invoice(&[0; 32].into()).await.is_err());
     }
 
     #[tokio::test]
@@ -384,7 +473,7 @@ mod tests {
         a.fail_with(None);
         let before = a.lookups.load(Ordering::SeqCst);
         assert_eq!(
-            f.lookup_invoice(inv.payment_hash).await.unwrap(),
+            f.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
             Settlement::Open
         );
         assert_eq!(a.lookups.load(Ordering::SeqCst), before, "a was asked");
@@ -392,7 +481,7 @@ mod tests {
 
         // The issuer's error is final: another backend cannot know its invoice.
         b.fail_with(Some(down("b")));
-        let err = f.lookup_invoice(inv.payment_hash).await.unwrap_err();
+        let err = f.lookup_invoice(&inv.payment_hash.into()).await.unwrap_err();
         assert_eq!(err.backend(), "b");
         assert_eq!(a.lookups.load(Ordering::SeqCst), before);
     }
@@ -406,19 +495,19 @@ mod tests {
         let (f, _seen) = failover(&[&a, &b], 10);
         assert_eq!(f.remembered(), 0);
         assert_eq!(
-            f.lookup_invoice(inv.payment_hash).await.unwrap(),
+            f.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
             Settlement::Open
         );
         assert_eq!(a.lookups.load(Ordering::SeqCst), 1);
         assert_eq!(b.lookups.load(Ordering::SeqCst), 1);
         // Now remembered: a is not asked again.
         assert_eq!(f.remembered(), 1);
-        f.lookup_invoice(inv.payment_hash).await.unwrap();
+        f.lookup_invoice(&inv.payment_hash.into()).await.unwrap();
         assert_eq!(a.lookups.load(Ordering::SeqCst), 1);
 
         // Known to nobody.
         assert_eq!(
-            f.lookup_invoice([9; 32]).await.unwrap(),
+            f.lookup_invoice(&[9; 32].into()).await.unwrap(),
             Settlement::Unknown
         );
     }
@@ -429,7 +518,7 @@ mod tests {
         let b = Scripted::new("b", 2);
         a.fail_with(Some(down("a")));
         let (f, seen) = failover(&[&a, &b], 10);
-        let err = f.lookup_invoice([9; 32]).await.unwrap_err();
+        let err = f.lookup_invoice(&[9; 32].into()).await.unwrap_err();
         assert_eq!(err.backend(), "a");
         assert_eq!(seen.lock().unwrap().len(), 1);
     }
@@ -446,19 +535,20 @@ mod tests {
         let issuers = f.issuers();
         assert_eq!(issuers.get(&hashes[0]), None);
         assert_eq!(issuers.get(&hashes[1]), None);
-        assert_eq!(issuers.get(&hashes[4]), Some(0));
+        assert_eq!(issuers.get(&hashes[4]).map(|i| i.index), Some(0));
         assert_eq!(issuers.order.len(), 3);
     }
 
     #[test]
     fn zero_memory_remembers_nothing() {
+        let at = |index| Issuer { index, lookup: None };
         let mut m = Issuers::new(0);
-        m.insert([1; 32], 0);
+        m.insert([1; 32], at(0));
         assert_eq!(m.len(), 0);
         let mut m = Issuers::new(2);
-        m.insert([1; 32], 0);
-        m.insert([1; 32], 1);
-        assert_eq!((m.len(), m.order.len(), m.get(&[1; 32])), (1, 1, Some(1)));
+        m.insert([1; 32], at(0));
+        m.insert([1; 32], at(1));
+        assert_eq!((m.len(), m.order.len(), m.get(&[1; 32])), (1, 1, Some(at(1))));
     }
 
     #[test]
@@ -467,5 +557,52 @@ mod tests {
         let (f, _) = failover(&[&a], 1);
         let shown = format!("{f:?}");
         assert!(shown.contains("[\"a\"]"), "{shown}");
+    }
+
+    fn with_extra(name: &'static str, tag: u8, extra: &[u8]) -> Arc<Scripted> {
+        let mut s = Arc::try_unwrap(Scripted::new(name, tag)).ok().unwrap();
+        s.extra = extra.to_vec();
+        Arc::new(s)
+    }
+
+    #[tokio::test]
+    async fn a_hash_only_lookup_reaches_the_issuer_with_its_full_reference() {
+        let a = Scripted::new("a", 1);
+        let b = with_extra("b", 2, b"verify-url");
+        a.fail_with(Some(down("a")));
+        let (f, _seen) = failover(&[&a, &b], 10);
+        let inv = f.create_invoice(req()).await.unwrap();
+        assert_eq!(inv.lookup.extra(), b"verify-url");
+        a.fail_with(None);
+        let hash_only = LookupRef::from_payment_hash(inv.payment_hash);
+        assert_eq!(f.lookup_invoice(&hash_only).await.unwrap(), Settlement::Open);
+        assert_eq!(b.seen.lock().unwrap().as_ref(), Some(&inv.lookup));
+        assert_eq!(a.lookups.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn capabilities_are_what_any_backend_can_do() {
+        let a = with_extra("a", 1, b"x");
+        let (f, _) = failover(&[&a], 10);
+        assert_eq!(f.capabilities(), Capabilities { lookup: true, detect_without_preimage: false });
+        let b = Scripted::new("b", 2);
+        let (f, _) = failover(&[&a, &b], 10);
+        assert_eq!(f.capabilities(), Capabilities::FULL);
+        assert_eq!(Failover::new(Vec::new()).capabilities(), Capabilities::NONE);
+    }
+
+    #[tokio::test]
+    async fn start_and_stop_reach_every_backend() {
+        let a = Scripted::new("a", 1);
+        let b = Scripted::new("b", 2);
+        a.fail_with(Some(down("a")));
+        let (f, seen) = failover(&[&a, &b], 10);
+        assert_eq!(f.start().await.unwrap_err().backend(), "a");
+        f.stop().await;
+        for s in [&a, &b] {
+            assert_eq!(s.started.load(Ordering::SeqCst), 1);
+            assert_eq!(s.stopped.load(Ordering::SeqCst), 1);
+        }
+        assert_eq!(seen.lock().unwrap().len(), 1);
     }
 }

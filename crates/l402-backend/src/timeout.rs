@@ -1,4 +1,4 @@
-//! Bounding backend calls in time (backends.md: "Every call needs a timeout").
+//! Bounding backend calls in time.
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,24 +1,24 @@
 //! [`Bolt12Backend`] (name "bolt12"): a fresh BOLT12 invoice per challenge, fetched from
-//! the node's own offer (backends.md, "Core Lightning (CLN) and BOLT12").
+//! the node's own offer (BOLT 12, "Offers" and "Invoices").
 //!
-//! `fetchinvoice {offer, amount_msat, payer_note}` (CLN `doc/schemas/fetchinvoice.json`)
-//! returns `{invoice: "lni1…"}`; `decode {string}` (`doc/schemas/decode.json`) reports
+//! CLN's `fetchinvoice {offer, amount_msat, payer_note}` RPC returns `{invoice: "lni1…"}`;
+//! its `decode {string}` RPC reports
 //! `invoice_payment_hash`, `invoice_amount_msat`, `invoice_created_at` and
 //! `invoice_relative_expiry`. The invoice string is also decoded here and its BIP-340
 //! signature verified ([`Bolt12Invoice::parse`]); both readings must agree.
 //!
 //! The request's `expiry_secs` cannot be passed on: the offer's node chooses the relative
-//! expiry (BOLT12 default 7200 s). The returned [`Invoice::bolt11`] holds the `lni1…`
-//! string: see [`crate::invoice_kind`].
+//! expiry (BOLT12 default 7200 s). The returned [`Invoice`] is of kind
+//! [`InvoiceKind::Bolt12`] and its text is the `lni1…` string.
 
 use std::time::Duration;
 
 use l402_backend::{with_timeout, Backend, BackendError, BoxFuture};
-use l402_backend::{Invoice, InvoiceRequest, Settlement};
+use l402_backend::{Capabilities, Invoice, InvoiceKind, InvoiceRequest, LookupRef, Settlement};
 use serde_json::{json, Value};
 
 use crate::bolt12::{self, Bolt12Invoice, DEFAULT_RELATIVE_EXPIRY_SECS, OFFER_ISSUER_ID};
-use crate::common::{lookup, now_unix, validate};
+use crate::common::{now_unix, validate};
 use crate::reply::{hex32_field, msat_field, str_field, u64_field};
 use crate::rpc::RpcClient;
 use crate::Bolt12Config;
@@ -120,10 +120,13 @@ impl Bolt12Backend {
             )));
         }
         Ok(Invoice {
-            bolt11: lni.to_owned(),
+            kind: InvoiceKind::Bolt12,
+            text: lni.to_owned(),
             payment_hash: ours.payment_hash,
             amount_msat: ours.amount_msat,
             expires_at_unix: ours.expires_at(),
+            // `listinvoices` finds a BOLT12 invoice by its payment hash too.
+            lookup: LookupRef::from_payment_hash(ours.payment_hash),
         })
     }
 }
@@ -166,14 +169,19 @@ impl Backend for Bolt12Backend {
 
     /// `listinvoices {payment_hash}` finds BOLT12 invoices too (they are stored by the
     /// offers plugin with `createinvoice`).
-    fn lookup_invoice(
-        &self,
-        payment_hash: [u8; 32],
-    ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::FULL
+    }
+
+    fn lookup_invoice<'a>(
+        &'a self,
+        lookup: &'a LookupRef,
+    ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
+        let payment_hash = lookup.payment_hash();
         Box::pin(with_timeout(
             BOLT12_NAME,
             self.timeout,
-            lookup(BOLT12_NAME, &self.rpc, payment_hash),
+            crate::common::lookup(BOLT12_NAME, &self.rpc, payment_hash),
         ))
     }
 }

@@ -4,10 +4,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use l402_backend::{check_invoice, check_payee, with_timeout, Backend, BackendError, BoxFuture};
-use l402_backend::{Invoice, InvoiceRequest, Settlement};
+use l402_backend::{Capabilities, Invoice, InvoiceRequest, LookupRef, Settlement};
 use serde_json::json;
 
-use crate::common::{lookup, now_unix, validate};
+use crate::common::{now_unix, validate};
 use crate::label::LabelGen;
 use crate::reply::{hex32_field, parse_hex, str_field, u64_field};
 use crate::rpc::RpcClient;
@@ -127,14 +127,19 @@ impl Backend for ClnBackend {
         Box::pin(with_timeout(CLN_NAME, self.timeout, self.create(req)))
     }
 
-    fn lookup_invoice(
-        &self,
-        payment_hash: [u8; 32],
-    ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::FULL
+    }
+
+    fn lookup_invoice<'a>(
+        &'a self,
+        lookup: &'a LookupRef,
+    ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
+        let payment_hash = lookup.payment_hash();
         Box::pin(with_timeout(
             CLN_NAME,
             self.timeout,
-            lookup(CLN_NAME, &self.rpc, payment_hash),
+            crate::common::lookup(CLN_NAME, &self.rpc, payment_hash),
         ))
     }
 }

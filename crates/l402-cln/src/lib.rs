@@ -1,5 +1,4 @@
-//! Core Lightning (CLN) and BOLT12 payment backends for L402 (backends.md, "Core Lightning
-//! (CLN) and BOLT12").
+//! Core Lightning (CLN) and BOLT12 payment backends for L402.
 //!
 //! - [`ClnBackend`] (name "cln"): BOLT11 invoices from lightningd's `invoice` command,
 //!   settlement from `listinvoices`.
@@ -21,7 +20,6 @@ mod cln;
 mod common;
 mod config;
 mod framing;
-mod kind;
 mod label;
 pub mod reply;
 mod rpc;
@@ -30,6 +28,5 @@ pub use bolt12_backend::{Bolt12Backend, BOLT12_NAME};
 pub use cln::{ClnBackend, CLN_NAME};
 pub use config::{Bolt12Config, ClnConfig, ConfigError, DEFAULT_TIMEOUT};
 pub use framing::DEFAULT_MAX_REPLY_BYTES;
-pub use kind::{invoice_kind, InvoiceKind};
 pub use label::LabelGen;
 pub use rpc::{RpcClient, RpcError, DEFAULT_POOL_SIZE};

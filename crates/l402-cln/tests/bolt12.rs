@@ -7,7 +7,8 @@ mod common;
 use common::{req, Setup};
 use l402_backend::{Backend, Settlement};
 use l402_cln::bolt12::Bolt12Invoice;
-use l402_cln::{invoice_kind, Bolt12Backend, Bolt12Config, InvoiceKind};
+use l402_backend::InvoiceKind;
+use l402_cln::{Bolt12Backend, Bolt12Config};
 use testnode_cln::{GarbageKind, Mode};
 
 #[tokio::test]
@@ -16,26 +17,28 @@ async fn create_lookup_settle() {
     let backend = s.bolt12();
     assert_eq!(backend.name(), "bolt12");
     let inv = backend.create_invoice(req(21_000)).await.unwrap();
-    assert_eq!(invoice_kind(&inv.bolt11), InvoiceKind::Bolt12);
+    assert_eq!(inv.kind, InvoiceKind::Bolt12);
+    assert_eq!(InvoiceKind::of_text(&inv.text), Some(InvoiceKind::Bolt12));
+    assert_eq!(inv.lookup.payment_hash(), inv.payment_hash);
     assert_eq!(inv.amount_msat, 21_000);
-    let parsed = Bolt12Invoice::parse(&inv.bolt11).unwrap();
+    let parsed = Bolt12Invoice::parse(&inv.text).unwrap();
     assert_eq!(parsed.payment_hash, inv.payment_hash);
     assert_eq!(parsed.node_id, s.node.node_id());
     assert_eq!(inv.expires_at_unix, parsed.expires_at());
 
     assert_eq!(
-        backend.lookup_invoice(inv.payment_hash).await.unwrap(),
+        backend.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Open
     );
-    let preimage = s.node.settle(&inv.bolt11).unwrap();
+    let preimage = s.node.settle(&inv.text).unwrap();
     assert_eq!(
-        backend.lookup_invoice(inv.payment_hash).await.unwrap(),
+        backend.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Settled {
             preimage: Some(preimage)
         }
     );
     assert_eq!(
-        backend.lookup_invoice([3; 32]).await.unwrap(),
+        backend.lookup_invoice(&[3; 32].into()).await.unwrap(),
         Settlement::Unknown
     );
 }
@@ -47,7 +50,7 @@ async fn distinct_invoices_per_request() {
     let a = backend.create_invoice(req(1_000)).await.unwrap();
     let b = backend.create_invoice(req(1_000)).await.unwrap();
     assert_ne!(a.payment_hash, b.payment_hash);
-    assert_ne!(a.bolt11, b.bolt11);
+    assert_ne!(a.text, b.text);
     assert_eq!(
         l402_backend::conformance::zero_amount_is_refused(&backend).await,
         Ok(())
@@ -88,5 +91,5 @@ async fn unknown_offer_is_rejected() {
 async fn bolt11_backend_invoices_are_bolt11() {
     let s = Setup::start().await;
     let inv = s.cln().create_invoice(req(1_000)).await.unwrap();
-    assert_eq!(invoice_kind(&inv.bolt11), InvoiceKind::Bolt11);
+    assert_eq!(inv.kind, InvoiceKind::Bolt11);
 }

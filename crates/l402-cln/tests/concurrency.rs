@@ -89,7 +89,7 @@ async fn concurrent_mixed_calls_with_slow_node_complete_correctly() {
         invoices.push(backend.create_invoice(req(10_000 + i)).await.unwrap());
     }
     for inv in invoices.iter().step_by(2) {
-        s.node.settle(&inv.bolt11).unwrap();
+        s.node.settle(&inv.text).unwrap();
     }
     // Slow replies keep every pooled connection busy, so calls queue for connections.
     s.node.set_mode(Mode::Slow(Duration::from_millis(20)));
@@ -99,7 +99,7 @@ async fn concurrent_mixed_calls_with_slow_node_complete_correctly() {
             let b = Arc::clone(&backend);
             let hash = inv.payment_hash;
             tasks.push(tokio::spawn(async move {
-                (round, i, b.lookup_invoice(hash).await)
+                (round, i, b.lookup_invoice(&hash.into()).await)
             }));
         }
     }

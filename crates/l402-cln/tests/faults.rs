@@ -27,7 +27,7 @@ async fn slow_node_times_out_then_recovers() {
             after: Duration::from_millis(300)
         }
     );
-    let e = backend.lookup_invoice([1; 32]).await.unwrap_err();
+    let e = backend.lookup_invoice(&[1; 32].into()).await.unwrap_err();
     assert_eq!(e.kind(), "timeout");
     s.node.set_mode(Mode::Normal);
     backend.create_invoice(req(1_000)).await.unwrap();
@@ -48,7 +48,7 @@ async fn down_node_is_unavailable_then_recovers() {
         let e = backend.create_invoice(req(1_000)).await.unwrap_err();
         assert_eq!(e.kind(), "unavailable", "{e}");
         assert!(e.to_string().contains("no socket"), "{e}");
-        let e = backend.lookup_invoice(inv.payment_hash).await.unwrap_err();
+        let e = backend.lookup_invoice(&inv.payment_hash.into()).await.unwrap_err();
         assert_eq!(e.kind(), "unavailable", "{e}");
     }
     s.node.set_mode(Mode::Normal);
@@ -56,7 +56,7 @@ async fn down_node_is_unavailable_then_recovers() {
         .await
         .unwrap();
     assert_eq!(
-        backend.lookup_invoice(inv.payment_hash).await.unwrap(),
+        backend.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Open
     );
 }
@@ -103,13 +103,13 @@ async fn every_garbage_kind_is_invalid_reply() {
     let backend = s.cln();
     // A paid invoice, so lookups return preimage and amounts the garbage modes alter.
     let paid = backend.create_invoice(req(2_000)).await.unwrap();
-    s.node.settle(&paid.bolt11).unwrap();
+    s.node.settle(&paid.text).unwrap();
     for kind in GarbageKind::ALL {
         s.node.set_mode(Mode::Garbage(kind));
         let e = backend.create_invoice(req(1_000)).await.unwrap_err();
         assert_eq!(e.kind(), "invalid_reply", "create under {kind}: {e}");
         if kind != GarbageKind::ForeignSignature {
-            let e = backend.lookup_invoice(paid.payment_hash).await.unwrap_err();
+            let e = backend.lookup_invoice(&paid.payment_hash.into()).await.unwrap_err();
             assert_eq!(e.kind(), "invalid_reply", "lookup under {kind}: {e}");
         }
         s.node.set_mode(Mode::Normal);
@@ -200,23 +200,23 @@ async fn lookup_reports_states() {
     let s = Setup::start().await;
     let backend = s.cln();
     assert_eq!(
-        backend.lookup_invoice([9; 32]).await.unwrap(),
+        backend.lookup_invoice(&[9; 32].into()).await.unwrap(),
         Settlement::Unknown
     );
     let mut r = req(3_000);
     r.expiry_secs = 1;
     let inv = backend.create_invoice(r).await.unwrap();
     assert_eq!(
-        backend.lookup_invoice(inv.payment_hash).await.unwrap(),
+        backend.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Open
     );
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     assert_eq!(
-        backend.lookup_invoice(inv.payment_hash).await.unwrap(),
+        backend.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Expired
     );
     assert!(
-        s.node.settle(&inv.bolt11).is_none(),
+        s.node.settle(&inv.text).is_none(),
         "expired invoices cannot be paid"
     );
 }

@@ -1,4 +1,4 @@
-//! [`EclairBackend`]: the [`Backend`] that talks to Eclair's HTTP API (backends.md, "Eclair").
+//! [`EclairBackend`]: the [`Backend`] that talks to Eclair's HTTP API.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,8 +13,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use l402_backend::{
-    check_invoice, check_preimage, with_timeout, Backend, BackendError, BoxFuture, Invoice,
-    InvoiceRequest, Settlement, MAX_INVOICE_AMOUNT_MSAT,
+    check_invoice, check_preimage, with_timeout, Backend, BackendError, BoxFuture, Capabilities,
+    Invoice, InvoiceRequest, LookupRef, Settlement, MAX_INVOICE_AMOUNT_MSAT,
 };
 use serde_json::Value;
 
@@ -313,10 +313,15 @@ impl Backend for EclairBackend {
         Box::pin(with_timeout(NAME, self.config.timeout, self.create(req)))
     }
 
-    fn lookup_invoice(
-        &self,
-        payment_hash: [u8; 32],
-    ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::FULL
+    }
+
+    fn lookup_invoice<'a>(
+        &'a self,
+        lookup: &'a LookupRef,
+    ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
+        let payment_hash = lookup.payment_hash();
         Box::pin(with_timeout(
             NAME,
             self.config.timeout,

@@ -1,4 +1,4 @@
-//! Eclair payment backend for L402 (backends.md, "Eclair").
+//! Eclair payment backend for L402.
 //!
 //! Eclair's HTTP API: HTTP Basic auth with an empty user and the API password, every call a
 //! form-encoded `POST`. This backend uses two calls:

@@ -1,5 +1,5 @@
 //! Lenient reading of Eclair's JSON replies. Field names have shifted between Eclair
-//! versions (`amount` / `amountMsat`, `paymentRequest` / `invoice`, …; backends.md "Eclair"),
+//! versions (`amount` / `amountMsat`, `paymentRequest` / `invoice`, …),
 //! so each value is looked up under every name it has had. Pure functions: no I/O.
 
 use serde_json::Value;

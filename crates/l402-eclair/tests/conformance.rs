@@ -27,6 +27,12 @@ async fn eclair_passes_run_all() {
     conformance::run_all(backend.as_ref()).await.unwrap();
 }
 
+#[tokio::test]
+async fn eclair_starts_and_stops() {
+    let (_node, backend) = node_and_backend().await;
+    conformance::starts_and_stops(backend.as_ref()).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eclair_passes_run_all_as_dyn_backend_on_multithread_runtime() {
     let (_node, backend) = node_and_backend().await;
@@ -48,7 +54,7 @@ async fn eclair_settles_after_payment() {
     let (node, backend) = node_and_backend().await;
     let payer = node.clone();
     let pay = move |inv: Invoice| -> BoxFuture<'static, Result<(), String>> {
-        let got = payer.settle(&inv.bolt11).map(|_| ());
+        let got = payer.settle(&inv.text).map(|_| ());
         Box::pin(async move { got })
     };
     let pay: PayFn<'_> = &pay;

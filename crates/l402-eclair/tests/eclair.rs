@@ -33,7 +33,7 @@ async fn wrong_password_is_rejected_without_the_password() {
         !shown.contains("xyzzy") && !shown.contains(PASSWORD),
         "{shown}"
     );
-    let err = eclair.lookup_invoice([1; 32]).await.unwrap_err();
+    let err = eclair.lookup_invoice(&[1; 32].into()).await.unwrap_err();
     assert_eq!(err.kind(), "rejected", "{err}");
     assert!(!format!("{eclair:?}").contains("xyzzy"));
 }
@@ -49,7 +49,7 @@ async fn connection_refused_is_unavailable() {
     let err = eclair.create_invoice(sample_request()).await.unwrap_err();
     assert_eq!(err.kind(), "unavailable", "{err}");
     assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
-    let err = eclair.lookup_invoice([1; 32]).await.unwrap_err();
+    let err = eclair.lookup_invoice(&[1; 32].into()).await.unwrap_err();
     assert_eq!(err.kind(), "unavailable", "{err}");
 }
 
@@ -80,12 +80,12 @@ async fn lookup_states_and_wrong_preimage() {
     let eclair = backend(&node.url(), PASSWORD);
     let inv = eclair.create_invoice(sample_request()).await.unwrap();
     assert_eq!(
-        eclair.lookup_invoice(inv.payment_hash).await.unwrap(),
+        eclair.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Open
     );
     let preimage = node.settle(&l402_hex(&inv.payment_hash)).unwrap();
     assert_eq!(
-        eclair.lookup_invoice(inv.payment_hash).await.unwrap(),
+        eclair.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Settled {
             preimage: Some(preimage)
         }
@@ -93,13 +93,13 @@ async fn lookup_states_and_wrong_preimage() {
     node.set_mode(Mode::Garbage(GarbageKind::WrongHash))
         .await
         .unwrap();
-    let err = eclair.lookup_invoice(inv.payment_hash).await.unwrap_err();
+    let err = eclair.lookup_invoice(&inv.payment_hash.into()).await.unwrap_err();
     assert_eq!(err.kind(), "invalid_reply", "{err}");
     assert!(err.to_string().contains("preimage"), "{err}");
     node.set_mode(Mode::Garbage(GarbageKind::Unparsable))
         .await
         .unwrap();
-    let err = eclair.lookup_invoice(inv.payment_hash).await.unwrap_err();
+    let err = eclair.lookup_invoice(&inv.payment_hash.into()).await.unwrap_err();
     assert_eq!(err.kind(), "invalid_reply", "{err}");
 
     // Expired: an invoice with a 1 s expiry, looked up after it passed.
@@ -109,7 +109,7 @@ async fn lookup_states_and_wrong_preimage() {
     let short = eclair.create_invoice(req).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
-        eclair.lookup_invoice(short.payment_hash).await.unwrap(),
+        eclair.lookup_invoice(&short.payment_hash.into()).await.unwrap(),
         Settlement::Expired
     );
 }
@@ -135,10 +135,10 @@ async fn failover_eclair_down_issues_via_fake_then_eclair_recovers() {
     let via_fake = failover.create_invoice(sample_request()).await.unwrap();
     // The fake issued it: it knows the hash, and its node key signed it.
     assert_eq!(
-        fake.lookup_invoice(via_fake.payment_hash).await.unwrap(),
+        fake.lookup_invoice(&via_fake.payment_hash.into()).await.unwrap(),
         Settlement::Open
     );
-    l402_backend::check_payee("fake", &via_fake.bolt11, &fake.node_id()).unwrap();
+    l402_backend::check_payee("fake", &via_fake.text, &fake.node_id()).unwrap();
     {
         let log = log.lock().unwrap();
         assert_eq!(log.len(), 1, "{log:?}");
@@ -148,7 +148,7 @@ async fn failover_eclair_down_issues_via_fake_then_eclair_recovers() {
     // Looking it up goes to the fake, even while Eclair is down.
     assert_eq!(
         failover
-            .lookup_invoice(via_fake.payment_hash)
+            .lookup_invoice(&via_fake.payment_hash.into())
             .await
             .unwrap(),
         Settlement::Open
@@ -157,11 +157,11 @@ async fn failover_eclair_down_issues_via_fake_then_eclair_recovers() {
 
     node.set_mode(Mode::Normal).await.unwrap();
     let via_eclair = failover.create_invoice(sample_request()).await.unwrap();
-    l402_backend::check_payee("eclair", &via_eclair.bolt11, &node.node_id()).unwrap();
+    l402_backend::check_payee("eclair", &via_eclair.text, &node.node_id()).unwrap();
     assert_eq!(log.lock().unwrap().len(), 1);
-    node.settle(&via_eclair.bolt11).unwrap();
+    node.settle(&via_eclair.text).unwrap();
     assert!(failover
-        .lookup_invoice(via_eclair.payment_hash)
+        .lookup_invoice(&via_eclair.payment_hash.into())
         .await
         .unwrap()
         .is_settled());
@@ -250,7 +250,7 @@ async fn server_error_is_unavailable_and_bad_request_is_rejected() {
     assert!(err.to_string().contains("amount must be positive"), "{err}");
     // A 400 that is not about an unknown hash stays an error for lookups too.
     assert_eq!(
-        eclair.lookup_invoice([3; 32]).await.unwrap_err().kind(),
+        eclair.lookup_invoice(&[3; 32].into()).await.unwrap_err().kind(),
         "rejected"
     );
 }
@@ -266,7 +266,7 @@ async fn not_found_text_is_unknown() {
     .await;
     assert_eq!(
         backend(&url, PASSWORD)
-            .lookup_invoice([3; 32])
+            .lookup_invoice(&[3; 32].into())
             .await
             .unwrap(),
         Settlement::Unknown

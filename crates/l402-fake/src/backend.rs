@@ -5,7 +5,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcoin::secp256k1::{Secp256k1, SignOnly};
-use l402_backend::{Backend, BackendError, BoxFuture, Invoice, InvoiceRequest, Settlement};
+use l402_backend::{
+    Backend, BackendError, BoxFuture, Capabilities, Invoice, InvoiceKind, InvoiceRequest, LookupRef,
+    Settlement,
+};
 use lightning_invoice::{CreationError, Currency};
 
 use crate::invoice::issue;
@@ -199,8 +202,10 @@ impl FakeBackend {
         // conformance suite parses these invoices with `check_invoice` instead.
         let payment_hash = crate::derive::payment_hash(&issued.preimage);
         let invoice = Invoice {
-            bolt11: issued.invoice.to_string(),
+            kind: InvoiceKind::Bolt11,
+            text: issued.invoice.to_string(),
             payment_hash,
+            lookup: LookupRef::from_payment_hash(payment_hash),
             amount_msat: req.amount_msat,
             expires_at_unix: issued
                 .invoice
@@ -238,10 +243,15 @@ impl Backend for FakeBackend {
         })
     }
 
-    fn lookup_invoice(
-        &self,
-        payment_hash: [u8; 32],
-    ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::FULL
+    }
+
+    fn lookup_invoice<'a>(
+        &'a self,
+        lookup: &'a LookupRef,
+    ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
+        let payment_hash = lookup.payment_hash();
         #[cfg(feature = "faults")]
         return Box::pin(async move {
             if let Some(reply) = self.faulty_lookup().await {
@@ -293,7 +303,7 @@ mod tests {
         let inv = inv.await.unwrap();
         assert!(backend.mark_paid(inv.payment_hash));
         assert!(backend
-            .lookup_invoice(inv.payment_hash)
+            .lookup_invoice(&inv.lookup)
             .await
             .unwrap()
             .is_settled());

@@ -67,7 +67,7 @@ impl FakeBackend {
             Mode::Garbage(GarbageKind::WrongHash) => Some(self.create(req).and_then(|inv| {
                 let mut other = inv.payment_hash;
                 other[0] ^= 0xff;
-                check_invoice(NAME, &inv.bolt11, req, Some(other), now)
+                check_invoice(NAME, &inv.text, req, Some(other), now)
             })),
             Mode::WrongAmount => {
                 let more = InvoiceRequest {
@@ -75,7 +75,7 @@ impl FakeBackend {
                     ..req.clone()
                 };
                 Some(self.create(&more).and_then(|inv| {
-                    check_invoice(NAME, &inv.bolt11, req, Some(inv.payment_hash), now)
+                    check_invoice(NAME, &inv.text, req, Some(inv.payment_hash), now)
                 }))
             }
         }
@@ -106,7 +106,7 @@ impl PeerControl for FakeBackend {
 
     fn settle(&self, invoice: Invoice) -> BoxFuture<'_, Result<[u8; 32], String>> {
         let paid = self
-            .pay_and_record(&invoice.bolt11)
+            .pay_and_record(&invoice.text)
             .map_err(|e| e.to_string());
         Box::pin(async move { paid })
     }

@@ -52,9 +52,9 @@ async fn regtest_invoice_has_requested_fields() {
     let b = backend(FakeConfig::default());
     let before = now_unix();
     let inv = b.create_invoice(req(123_456)).await.unwrap();
-    assert!(inv.bolt11.starts_with("lnbcrt"), "{}", inv.bolt11);
+    assert!(inv.text.starts_with("lnbcrt"), "{}", inv.text);
 
-    let parsed = Bolt11Invoice::from_str(&inv.bolt11).unwrap();
+    let parsed = Bolt11Invoice::from_str(&inv.text).unwrap();
     assert_eq!(parsed.network(), Network::Regtest);
     assert_eq!(parsed.amount_milli_satoshis(), Some(123_456));
     assert_eq!(inv.amount_msat, 123_456);
@@ -85,8 +85,8 @@ async fn testnet_invoice() {
         ..FakeConfig::default()
     });
     let inv = b.create_invoice(req(1_000)).await.unwrap();
-    assert!(inv.bolt11.starts_with("lntb10n1"), "{}", inv.bolt11);
-    let parsed = Bolt11Invoice::from_str(&inv.bolt11).unwrap();
+    assert!(inv.text.starts_with("lntb10n1"), "{}", inv.text);
+    let parsed = Bolt11Invoice::from_str(&inv.text).unwrap();
     assert_eq!(parsed.network(), Network::Testnet);
 }
 
@@ -143,16 +143,16 @@ async fn lookup_follows_mark_paid() {
     let b = backend(FakeConfig::default());
     let inv = b.create_invoice(req(1_000)).await.unwrap();
     assert_eq!(
-        b.lookup_invoice(inv.payment_hash).await.unwrap(),
+        b.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Open
     );
     assert_eq!(
-        b.lookup_invoice([0xee; 32]).await.unwrap(),
+        b.lookup_invoice(&[0xee; 32].into()).await.unwrap(),
         Settlement::Unknown
     );
     assert!(b.mark_paid(inv.payment_hash));
     assert!(!b.mark_paid([0xee; 32]));
-    match b.lookup_invoice(inv.payment_hash).await.unwrap() {
+    match b.lookup_invoice(&inv.payment_hash.into()).await.unwrap() {
         Settlement::Settled {
             preimage: Some(preimage),
         } => l402_backend::check_preimage("fake", &inv.payment_hash, &preimage).unwrap(),
@@ -167,22 +167,22 @@ async fn pay_and_record_on_another_worker() {
     let b = backend(FakeConfig::default());
     let inv = a.create_invoice(req(7_000)).await.unwrap();
     assert_eq!(
-        b.lookup_invoice(inv.payment_hash).await.unwrap(),
+        b.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Unknown
     );
-    let preimage = b.pay_and_record(&inv.bolt11).unwrap();
+    let preimage = b.pay_and_record(&inv.text).unwrap();
     assert_eq!(
-        b.lookup_invoice(inv.payment_hash).await.unwrap(),
+        b.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Settled {
             preimage: Some(preimage)
         }
     );
     // A did not see the payment, but the same preimage pays it statelessly.
     assert_eq!(
-        a.lookup_invoice(inv.payment_hash).await.unwrap(),
+        a.lookup_invoice(&inv.payment_hash.into()).await.unwrap(),
         Settlement::Open
     );
-    assert_eq!(l402_fake::pay(&secret(), &inv.bolt11).unwrap(), preimage);
+    assert_eq!(l402_fake::pay(&secret(), &inv.text).unwrap(), preimage);
 }
 
 #[tokio::test]
@@ -203,7 +203,7 @@ async fn store_is_bounded() {
         } else {
             Settlement::Open
         };
-        assert_eq!(b.lookup_invoice(*h).await.unwrap(), want, "invoice {i}");
+        assert_eq!(b.lookup_invoice(&(*h).into()).await.unwrap(), want, "invoice {i}");
     }
     // An evicted invoice can still be paid (stateless) and is then remembered as paid.
     assert!(!b.mark_paid(hashes[0]));

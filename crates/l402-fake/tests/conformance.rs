@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use l402_backend::conformance::{self, PayFn};
-use l402_backend::{Backend, BackendError, BoxFuture, Invoice, InvoiceRequest, Settlement};
+use l402_backend::{
+    Backend, BackendError, BoxFuture, Capabilities, Invoice, InvoiceKind, InvoiceRequest, LookupRef,
+    Settlement,
+};
 use l402_fake::{FakeBackend, FakeConfig, FakeSecret};
 
 fn fake() -> Arc<FakeBackend> {
@@ -29,6 +32,11 @@ async fn fake_passes_run_all_as_dyn_backend_on_multithread_runtime() {
 }
 
 #[tokio::test]
+async fn fake_starts_and_stops() {
+    conformance::starts_and_stops(fake().as_ref()).await.unwrap();
+}
+
+#[tokio::test]
 async fn fake_carries_memo() {
     conformance::memo_is_carried(fake().as_ref()).await.unwrap();
 }
@@ -41,7 +49,7 @@ async fn fake_settles_after_pay_and_record() {
         let payer = Arc::clone(&payer);
         Box::pin(async move {
             payer
-                .pay_and_record(&inv.bolt11)
+                .pay_and_record(&inv.text)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         })
@@ -77,6 +85,14 @@ enum Lie {
     WrongPreimage,
     UppercaseName,
     ExpiresAtOff,
+    /// Says its BOLT11 invoices are BOLT12.
+    WrongKind,
+    /// Hands out a lookup reference naming another payment hash.
+    ForeignLookupRef,
+    /// Claims to detect payments without a preimage but not to look invoices up.
+    DetectWithoutLookup,
+    /// Claims to find invoices from the hash alone, but only finds them by its own reference.
+    NeedsItsReference,
 }
 
 impl Backend for Liar {
@@ -122,14 +138,42 @@ impl Backend for Liar {
                     inv.expires_at_unix += 1;
                     Ok(inv)
                 }
+                Lie::WrongKind => {
+                    let mut inv = self.inner.create_invoice(req).await?;
+                    inv.kind = InvoiceKind::Bolt12;
+                    Ok(inv)
+                }
+                Lie::ForeignLookupRef => {
+                    let mut inv = self.inner.create_invoice(req).await?;
+                    inv.lookup = LookupRef::from_payment_hash([9; 32]);
+                    Ok(inv)
+                }
+                Lie::NeedsItsReference => {
+                    let mut inv = self.inner.create_invoice(req).await?;
+                    inv.lookup = LookupRef::with_extra(inv.payment_hash, b"mine").unwrap();
+                    Ok(inv)
+                }
                 _ => self.inner.create_invoice(req).await,
             }
         })
     }
 
-    fn lookup_invoice(&self, hash: [u8; 32]) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+    fn capabilities(&self) -> Capabilities {
+        match self.lie {
+            Lie::DetectWithoutLookup => Capabilities { lookup: false, detect_without_preimage: true },
+            _ => Capabilities::FULL,
+        }
+    }
+
+    fn lookup_invoice<'a>(
+        &'a self,
+        lookup: &'a LookupRef,
+    ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
         Box::pin(async move {
-            match (self.lie, self.inner.lookup_invoice(hash).await?) {
+            if matches!(self.lie, Lie::NeedsItsReference) && lookup.is_hash_only() {
+                return Ok(Settlement::Unknown);
+            }
+            match (self.lie, self.inner.lookup_invoice(lookup).await?) {
                 (Lie::SettledForUnknown, Settlement::Unknown) => {
                     Ok(Settlement::Settled { preimage: None })
                 }
@@ -150,6 +194,10 @@ async fn suite_catches_lying_backends() {
         (Lie::SettledForUnknown, "lookup_unknown_is_unknown_or_open"),
         (Lie::UppercaseName, "name_is_valid"),
         (Lie::ExpiresAtOff, "create_returns_valid_invoice"),
+        (Lie::WrongKind, "create_returns_valid_invoice"),
+        (Lie::ForeignLookupRef, "create_returns_valid_invoice"),
+        (Lie::DetectWithoutLookup, "capabilities_are_consistent"),
+        (Lie::NeedsItsReference, "lookup_by_hash_alone"),
     ];
     for (lie, check) in cases {
         let liar = Liar::new(lie);
@@ -163,7 +211,7 @@ async fn suite_catches_lying_backends() {
         let inner = Arc::clone(&inner);
         Box::pin(async move {
             inner
-                .pay_and_record(&inv.bolt11)
+                .pay_and_record(&inv.text)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         })
@@ -250,11 +298,14 @@ mod faults {
                     }
                 })
             }
-            fn lookup_invoice(
-                &self,
-                hash: [u8; 32],
-            ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
-                self.0.lookup_invoice(hash)
+            fn capabilities(&self) -> Capabilities {
+                self.0.capabilities()
+            }
+            fn lookup_invoice<'a>(
+                &'a self,
+                lookup: &'a LookupRef,
+            ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
+                self.0.lookup_invoice(lookup)
             }
         }
         let inner = fake();

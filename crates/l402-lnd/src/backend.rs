@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use l402_backend::{
-    check_invoice, check_preimage, with_timeout, Backend, BackendError, BoxFuture, Invoice,
-    InvoiceRequest, Settlement, MAX_INVOICE_AMOUNT_MSAT,
+    check_invoice, check_preimage, with_timeout, Backend, BackendError, BoxFuture, Capabilities,
+    Invoice, InvoiceRequest, LookupRef, Settlement, MAX_INVOICE_AMOUNT_MSAT,
 };
 use tonic::transport::Channel;
 use tonic::Code;
@@ -18,7 +18,8 @@ use crate::proto::{self, PaymentHash};
 use crate::{status, LndConfig};
 
 /// [`Backend::name`] of this backend.
-pub(crate) const NAME: &str = "lnd";
+/// [`Backend::name`] of [`LndBackend`].
+pub const NAME: &str = "lnd";
 
 /// Texts of LND's "no such invoice" errors from before it used `NOT_FOUND`
 /// (`invoices.ErrInvoiceNotFound`, `ErrNoInvoicesCreated`).
@@ -240,10 +241,15 @@ impl Backend for LndBackend {
         Box::pin(self.add_invoice(req))
     }
 
-    fn lookup_invoice(
-        &self,
-        payment_hash: [u8; 32],
-    ) -> BoxFuture<'_, Result<Settlement, BackendError>> {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::FULL
+    }
+
+    fn lookup_invoice<'a>(
+        &'a self,
+        lookup: &'a LookupRef,
+    ) -> BoxFuture<'a, Result<Settlement, BackendError>> {
+        let payment_hash = lookup.payment_hash();
         Box::pin(self.lookup(payment_hash))
     }
 }

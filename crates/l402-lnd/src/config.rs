@@ -1,4 +1,4 @@
-//! LND connection settings, read and checked without network I/O (backends.md, "LND":
+//! LND connection settings, read and checked without network I/O (the seed's
 //! `LND_ADDRESS=host:10009`, `MACAROON_FILE_PATH`, `CERT_FILE_PATH`).
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! LND payment backend for L402 (backends.md, "LND").
+//! LND payment backend for L402.
 //!
 //! Talks to LND's gRPC API (`lnrpc.Lightning`, default port 10009) with the client generated
 //! from LND's own `lightning.proto`:
@@ -21,5 +21,5 @@ mod proto;
 mod status;
 mod tls;
 
-pub use backend::LndBackend;
+pub use backend::{LndBackend, NAME};
 pub use config::{ConfigError, LndConfig, DEFAULT_LND_PORT, DEFAULT_TIMEOUT};

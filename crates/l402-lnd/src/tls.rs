@@ -1,5 +1,5 @@
-//! TLS to LND: trust exactly the node's self-signed `tls.cert` (backends.md, "LND": "the
-//! node's self-signed tls.cert is pinned (hostname may not match)"). rustls, ring provider.
+//! TLS to LND: trust exactly the node's self-signed `tls.cert` (pinned; its host name may not
+//! match). rustls, ring provider.
 
 use std::sync::Arc;
 

@@ -16,6 +16,12 @@ async fn lnd_passes_run_all() {
     conformance::run_all(&s.backend).await.unwrap();
 }
 
+#[tokio::test]
+async fn lnd_starts_and_stops() {
+    let s = common::setup().await;
+    conformance::starts_and_stops(&s.backend).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lnd_passes_run_all_as_dyn_backend_on_multithread_runtime() {
     let s = common::setup().await;
@@ -37,7 +43,7 @@ async fn lnd_settles_after_payment() {
     let payer = Arc::clone(&node);
     let pay = move |inv: Invoice| -> BoxFuture<'static, Result<(), String>> {
         let payer = Arc::clone(&payer);
-        Box::pin(async move { payer.settle(&inv.bolt11).map(|_| ()) })
+        Box::pin(async move { payer.settle(&inv.text).map(|_| ()) })
     };
     let pay: PayFn<'_> = &pay;
     conformance::settles_after_payment(&s.backend, pay)

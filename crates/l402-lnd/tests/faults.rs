@@ -40,7 +40,7 @@ async fn wrong_macaroon_is_rejected() {
     assert!(e.to_string().contains("Unauthenticated"), "{e}");
     assert_no_macaroon(&e, &s.node);
     assert_no_macaroon(&e, &other_node);
-    assert_eq!(kind(backend.lookup_invoice([1; 32]).await), "rejected");
+    assert_eq!(kind(backend.lookup_invoice(&[1; 32].into()).await), "rejected");
     assert_eq!(s.node.invoice_count(), 0);
 }
 
@@ -98,7 +98,7 @@ async fn slow_node_times_out_within_the_timeout() {
     );
     assert!(took < Duration::from_millis(1500), "{took:?}");
     let started = Instant::now();
-    assert_eq!(kind(s.backend.lookup_invoice([2; 32]).await), "timeout");
+    assert_eq!(kind(s.backend.lookup_invoice(&[2; 32].into()).await), "timeout");
     assert!(started.elapsed() < Duration::from_millis(1500));
     // Back to normal: the next call works (on a new connection).
     s.node.set_mode(Mode::Normal);
@@ -118,14 +118,14 @@ async fn down_is_unavailable_and_recovers() {
         .unwrap_err();
     assert_eq!(e.kind(), "unavailable", "{e}");
     assert_eq!(
-        kind(s.backend.lookup_invoice(inv.payment_hash).await),
+        kind(s.backend.lookup_invoice(&inv.payment_hash.into()).await),
         "unavailable"
     );
     s.node.set_mode(Mode::Normal);
     // The listener is bound again shortly after; the backend reconnects by itself.
     let mut last = None;
     for _ in 0..50 {
-        match s.backend.lookup_invoice(inv.payment_hash).await {
+        match s.backend.lookup_invoice(&inv.payment_hash.into()).await {
             Ok(state) => {
                 last = Some(Ok(state));
                 break;
@@ -152,7 +152,7 @@ async fn garbage_replies_are_invalid() {
     assert!(e.to_string().contains("BOLT11"), "{e}");
     let e = s
         .backend
-        .lookup_invoice(inv.payment_hash)
+        .lookup_invoice(&inv.payment_hash.into())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), "invalid_reply", "{e}");
@@ -172,7 +172,7 @@ async fn wrong_hash_is_invalid() {
     assert_eq!(e.kind(), "invalid_reply", "{e}");
     assert!(e.to_string().contains("payment hash"), "{e}");
     assert_eq!(
-        kind(s.backend.lookup_invoice(inv.payment_hash).await),
+        kind(s.backend.lookup_invoice(&inv.payment_hash.into()).await),
         "invalid_reply"
     );
 }
@@ -195,7 +195,7 @@ async fn settled_lookup_returns_the_checked_preimage() {
     let s = common::setup().await;
     let inv = s.backend.create_invoice(sample_request()).await.unwrap();
     assert_eq!(
-        s.backend.lookup_invoice(inv.payment_hash).await,
+        s.backend.lookup_invoice(&inv.payment_hash.into()).await,
         Ok(Settlement::Open)
     );
     let preimage = s.node.settle(&hex_of(&inv.payment_hash)).unwrap();
@@ -204,7 +204,7 @@ async fn settled_lookup_returns_the_checked_preimage() {
         inv.payment_hash
     );
     assert_eq!(
-        s.backend.lookup_invoice(inv.payment_hash).await,
+        s.backend.lookup_invoice(&inv.payment_hash.into()).await,
         Ok(Settlement::Settled {
             preimage: Some(preimage)
         })
@@ -213,7 +213,7 @@ async fn settled_lookup_returns_the_checked_preimage() {
     s.node.set_mode(Mode::WrongPreimage);
     let e = s
         .backend
-        .lookup_invoice(inv.payment_hash)
+        .lookup_invoice(&inv.payment_hash.into())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), "invalid_reply", "{e}");
@@ -224,13 +224,13 @@ async fn settled_lookup_returns_the_checked_preimage() {
 async fn canceled_and_unknown() {
     let s = common::setup().await;
     let inv = s.backend.create_invoice(sample_request()).await.unwrap();
-    s.node.cancel(&inv.bolt11).unwrap();
+    s.node.cancel(&inv.text).unwrap();
     assert_eq!(
-        s.backend.lookup_invoice(inv.payment_hash).await,
+        s.backend.lookup_invoice(&inv.payment_hash.into()).await,
         Ok(Settlement::Canceled)
     );
     assert_eq!(
-        s.backend.lookup_invoice([9; 32]).await,
+        s.backend.lookup_invoice(&[9; 32].into()).await,
         Ok(Settlement::Unknown)
     );
 }

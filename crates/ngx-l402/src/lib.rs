@@ -18,6 +18,7 @@
 //! - `fake_pay.rs`: the fake backend's pay endpoint.
 
 mod access;
+mod backends;
 mod bridge;
 mod conf;
 mod ctx;

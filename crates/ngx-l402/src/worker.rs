@@ -4,17 +4,13 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use l402_backend::{Backend, Failover};
-use l402_cln::{Bolt12Backend, ClnBackend};
-use l402_eclair::EclairBackend;
-use l402_lnd::LndBackend;
-use l402_fake::{FakeBackend, FakeConfig};
+use l402_backend::{Backend, Failover, Started};
 use ngx::ffi::{ngx_cycle_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleConfExt};
 
 use l402_redis::RedisStore;
 
-use crate::conf::{BackendSettings, MainConf, StoreSettings};
+use crate::conf::{MainConf, StoreSettings};
 use crate::job::WorkerPrices;
 use crate::{bridge, Module};
 
@@ -68,37 +64,35 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
     let log = unsafe { (*cycle).log };
     let mut built: Vec<Arc<dyn Backend>> = Vec::with_capacity(settings.backends.len());
     for b in &settings.backends {
-        match build_backend(b) {
+        // No connection is opened here: each backend connects on first use, inside this
+        // worker's runtime.
+        match b.settings.build() {
             Ok(backend) => built.push(backend),
             Err(e) => {
                 ngx::ngx_log_error!(
                     NGX_LOG_ERR,
                     log,
                     "l402: cannot start the {} payment backend: {}",
-                    b.kind().name(),
+                    b.entry.name,
                     e
                 );
             }
         }
-        if matches!(b, BackendSettings::Fake { .. }) {
-            ngx::ngx_log_error!(
-                NGX_LOG_WARN,
-                log,
-                "l402: the FAKE payment backend is active: its invoices cannot be paid on any \
-                 real network and anyone can get a preimage from l402_fake_pay; \
-                 never use it in production"
-            );
+        if let Some(warning) = b.entry.start_warning {
+            ngx::ngx_log_error!(NGX_LOG_WARN, log, "{}", warning);
         }
     }
     let backend: Arc<dyn Backend> = if built.len() == 1 && settings.backends.len() == 1 {
         match built.pop() {
-            Some(b) => b,
+            Some(b) => Arc::new(Started::new(b)),
             None => return,
         }
     } else {
         // Several backends (or one that could not start): tried in order. Failures are
         // recorded into the running job's output (the hook runs on the runtime thread, where
         // nginx's log must not be used); the main thread logs them.
+        // Each backend starts before its own first call.
+        let built = built.into_iter().map(|b| Arc::new(Started::new(b)) as Arc<dyn Backend>).collect();
         Arc::new(Failover::new(built).on_failure(crate::job::record_failure))
     };
     BACKEND.with(|b| *b.borrow_mut() = Some(backend));
@@ -121,25 +115,55 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
     // SAFETY: main thread of a worker, inside init_process.
     if let Err(e) = unsafe { bridge::start(cycle, settings.max_pending) } {
         ngx::ngx_log_error!(NGX_LOG_ERR, log, "l402: {}; paid locations will answer 503", e);
+        return;
+    }
+    start_backend_early();
+}
+
+/// Starts the backend (its `start` hook: a connection, a subscription) when the worker starts
+/// rather than on the first paid request, as a background task; a failure is logged and the
+/// start is tried again on first use (`l402_backend::Started`).
+fn start_backend_early() {
+    let Some(backend) = self::backend() else { return };
+    bridge::spawn_background(false, move |sink| async move {
+        if let Err(e) = backend.start().await {
+            sink.log(
+                NGX_LOG_WARN,
+                format!("l402: the payment backend did not start: {e}; it is tried again on the first paid request"),
+            );
+        }
+    });
+}
+
+/// Runs the backend's `stop` hook on a short-lived thread of its own (this thread may be inside
+/// the bridge's runtime context, where no runtime can block), bounded by [`STOP_LIMIT`]. The
+/// worker is exiting; with the default hooks this returns at once. The thread starts with
+/// every signal blocked, so nginx's signals stay on the main thread.
+fn stop_backend(backend: &Arc<dyn Backend>) {
+    let backend = Arc::clone(backend);
+    // SAFETY: sigset_t is plain data; sigfillset/pthread_sigmask only write the sets we pass,
+    // and the previous mask is restored on this same thread below.
+    let previous = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
+        previous
+    };
+    let stopper = std::thread::Builder::new().name("l402-stop".into()).spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_time().build() {
+            let _ = rt.block_on(async { tokio::time::timeout(STOP_LIMIT, backend.stop()).await });
+        }
+    });
+    // SAFETY: restores the mask saved above on this thread.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut()) };
+    if let Ok(stopper) = stopper {
+        let _ = stopper.join();
     }
 }
 
-/// One backend from its validated settings. Opens no connection: each connects on first use,
-/// inside this worker's runtime.
-fn build_backend(settings: &BackendSettings) -> Result<Arc<dyn Backend>, String> {
-    Ok(match settings {
-        BackendSettings::Fake { secret, delay, network } => Arc::new(FakeBackend::new(
-            secret.clone(),
-            FakeConfig { delay: *delay, network: *network, ..FakeConfig::default() },
-        )),
-        BackendSettings::Lnd(config) => Arc::new(LndBackend::new(config.clone())),
-        BackendSettings::Cln(config) => Arc::new(ClnBackend::new(config.clone())),
-        BackendSettings::Bolt12(config) => Arc::new(Bolt12Backend::new(config.clone())),
-        BackendSettings::Eclair(config) => {
-            Arc::new(EclairBackend::new(config.clone()).map_err(|e| e.to_string())?)
-        }
-    })
-}
+/// Longest a worker waits for its backends' `stop` hooks when it exits.
+const STOP_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// `exit_process`.
 ///
@@ -153,12 +177,13 @@ pub unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
                 r.take();
             }
         });
+        // Backends that started stop while the runtime that owns their connections still runs.
+        let backend = BACKEND.with(|b| b.try_borrow_mut().ok().and_then(|mut b| b.take()));
+        if let Some(backend) = &backend {
+            stop_backend(backend);
+        }
         bridge::stop();
-        BACKEND.with(|b| {
-            if let Ok(mut b) = b.try_borrow_mut() {
-                b.take();
-            }
-        });
+        drop(backend);
 
     });
 }

@@ -234,7 +234,7 @@ impl PeerControl for TestNode {
     }
 
     fn settle(&self, invoice: Invoice) -> BoxFuture<'_, Result<[u8; 32], String>> {
-        let got = TestNode::settle(self, &invoice.bolt11);
+        let got = TestNode::settle(self, &invoice.text);
         Box::pin(async move { got })
     }
 }

@@ -168,11 +168,6 @@ pub fn running() -> bool {
     BRIDGE.with(|b| b.try_borrow().map(|b| b.is_some()).unwrap_or(false))
 }
 
-/// This worker's log sink, while the bridge runs.
-pub fn sink() -> Option<LogSink> {
-    BRIDGE.with(|b| b.try_borrow().ok().and_then(|b| b.as_ref().map(|b| LogSink(Arc::clone(&b.completions)))))
-}
-
 /// Runs a task not tied to a request on this worker's runtime until the worker exits.
 /// `one_worker`: only in worker 0 (or the only process), for work that must happen once per
 /// instance. Returns whether the task was started here.

@@ -6,7 +6,6 @@ use std::ptr::null_mut;
 use std::time::Duration;
 
 use l402_core::keys::RootKey;
-use l402_fake::FakeNetwork;
 use ngx::ffi::{
     ngx_command_t, ngx_conf_t, ngx_str_t, ngx_uint_t, NGX_CONF_FLAG, NGX_CONF_NOARGS,
     NGX_CONF_1MORE, NGX_CONF_TAKE1, NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
@@ -17,7 +16,8 @@ use ngx::ngx_string;
 
 use l402_usage::{Rate, UsePolicy};
 
-use super::{BackendKind, ComplexValue, LocConf, MainConf, Price, MAX_AMOUNT_MSAT};
+use super::{ComplexValue, LocConf, MainConf, Price, MAX_AMOUNT_MSAT};
+use crate::backends;
 use crate::ffi::{conf_args, conf_error, parse_time, CONF_OK};
 use crate::Module;
 
@@ -36,8 +36,8 @@ macro_rules! command {
     };
 }
 
-/// Every directive of the module. The README lists them with syntax, default and context.
-pub static mut COMMANDS: [ngx_command_t; 31] = [
+/// The module's own directives; the backends' follow from the registry ([`COMMANDS`]).
+const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402", HTTP_ANY | NGX_CONF_FLAG, set_enable, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_amount_msat_default", HTTP_ANY | NGX_CONF_TAKE1, set_amount, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_macaroon_timeout", HTTP_ANY | NGX_CONF_TAKE1, set_macaroon_timeout, NGX_HTTP_LOC_CONF_OFFSET),
@@ -46,18 +46,9 @@ pub static mut COMMANDS: [ngx_command_t; 31] = [
     command!("l402_fake_pay", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_fake_pay, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_root_key_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_root_key_file, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_backend", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_backend, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_lnd_address", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_lnd_address, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_lnd_macaroon_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_lnd_macaroon_file, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_lnd_cert_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_lnd_cert_file, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_cln_rpc_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_cln_rpc_file, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_eclair_address", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_eclair_address, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_eclair_password_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_eclair_password_file, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_bolt12_offer", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_bolt12_offer, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_auto_detect_payment", HTTP_ANY | NGX_CONF_FLAG, set_auto_detect, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_dry_run", HTTP_ANY | NGX_CONF_FLAG, set_dry_run, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_backend_timeout", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_backend_timeout, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_fake_delay", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_delay, NGX_HTTP_MAIN_CONF_OFFSET),
-    command!("l402_fake_network", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_fake_network, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_legacy_lsat_challenge", NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, set_legacy_lsat, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_max_pending", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_max_pending, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_token_uses", HTTP_ANY | NGX_CONF_TAKE1, set_token_uses, NGX_HTTP_LOC_CONF_OFFSET),
@@ -68,8 +59,67 @@ pub static mut COMMANDS: [ngx_command_t; 31] = [
     command!("l402_usage_zone", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_usage_zone, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_redis", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
-    ngx_command_t::empty(),
 ];
+const CORE_LEN: usize = 21;
+const LEN: usize = CORE_LEN + backends::directive_count() + 1;
+
+/// Every directive of the module: [`CORE`], then each backend entry's directives (context
+/// `http`, one argument, all handled by [`set_backend_directive`]), then the terminator. The
+/// README lists them with syntax, default and context.
+pub static mut COMMANDS: [ngx_command_t; LEN] = commands();
+
+const fn commands() -> [ngx_command_t; LEN] {
+    let mut out = [ngx_command_t::empty(); LEN];
+    let mut n = 0;
+    while n < CORE_LEN {
+        out[n] = CORE[n];
+        n += 1;
+    }
+    let mut e = 0;
+    while e < backends::BACKENDS.len() {
+        let directives = backends::BACKENDS[e].directives;
+        let mut d = 0;
+        while d < directives.len() {
+            let name = directives[d].name;
+            out[n] = ngx_command_t {
+                name: ngx_str_t { len: name.to_bytes().len(), data: name.as_ptr() as *mut u8 },
+                type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
+                set: Some(set_backend_directive),
+                conf: NGX_HTTP_MAIN_CONF_OFFSET,
+                offset: 0,
+                post: null_mut(),
+            };
+            n += 1;
+            d += 1;
+        }
+        e += 1;
+    }
+    out
+}
+
+/// A directive of a backend entry: its `parse` checks the argument, the value is kept for
+/// the entry's `load` at the end of the `http {}` block.
+unsafe extern "C" fn set_backend_directive(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: nginx calls this with the conf struct of the registered (http main) context.
+    unsafe { run::<MainConf>(cf, conf, backend_directive) }
+}
+
+fn backend_directive(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
+    // SAFETY: `cf` is the live configuration being parsed; its args hold the directive name.
+    let name = unsafe { conf_args(cf) }.first().map(|a| a.as_bytes()).unwrap_or_default();
+    let directive = backends::directive(name).ok_or("is not a backend directive")?;
+    let value = (directive.parse)(cf, arg(args)?)?;
+    let mut slot = mcf.backend_values.get(directive.name()).cloned();
+    once(&mut slot, value)?;
+    if let Some(value) = slot {
+        mcf.backend_values.insert(directive.name(), value);
+    }
+    Ok(())
+}
 
 /// Shared shape of a handler: typed conf, the arguments after the directive name.
 type Handler<C> = fn(cf: *mut ngx_conf_t, conf: &mut C, args: &[ngx_str_t]) -> Result<(), String>;
@@ -111,17 +161,8 @@ handler!(set_fake_pay, LocConf, fake_pay);
 handler!(set_root_key_file, MainConf, root_key_file);
 handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
-handler!(set_lnd_address, MainConf, lnd_address);
-handler!(set_lnd_macaroon_file, MainConf, lnd_macaroon_file);
-handler!(set_lnd_cert_file, MainConf, lnd_cert_file);
-handler!(set_cln_rpc_file, MainConf, cln_rpc_file);
-handler!(set_eclair_address, MainConf, eclair_address);
-handler!(set_eclair_password_file, MainConf, eclair_password_file);
-handler!(set_bolt12_offer, MainConf, bolt12_offer);
 handler!(set_auto_detect, LocConf, auto_detect);
 handler!(set_dry_run, LocConf, dry_run);
-handler!(set_fake_delay, MainConf, fake_delay);
-handler!(set_fake_network, MainConf, fake_network);
 handler!(set_legacy_lsat, MainConf, legacy_lsat);
 handler!(set_max_pending, MainConf, max_pending);
 handler!(refuse_inline_key, MainConf, inline_key);
@@ -332,99 +373,30 @@ fn backend(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result
     if mcf.backends.is_some() {
         return Err("is duplicate: list every backend in one \"l402_backend\" line".into());
     }
-    let mut kinds = Vec::with_capacity(args.len());
+    let mut entries: Vec<&'static backends::Entry> = Vec::with_capacity(args.len());
     for a in args {
         let v = std::str::from_utf8(a.as_bytes()).map_err(|_| "has a value that is not valid UTF-8")?;
-        let kind = match v.to_ascii_lowercase().as_str() {
-            "fake" => BackendKind::Fake,
-            "lnd" => BackendKind::Lnd,
-            "cln" => BackendKind::Cln,
-            "eclair" => BackendKind::Eclair,
-            "bolt12" => BackendKind::Bolt12,
-            "lnurl" | "nwc" | "lnc" => {
-                return Err(format!("\"{}\" is not supported by this build yet", shown(v)))
-            }
-            _ => {
+        let entry = match backends::find(v) {
+            Some(entry) if entry.is_supported() => entry,
+            Some(_) => return Err(format!("\"{}\" is not supported by this build yet", shown(v))),
+            None => {
                 return Err(format!(
-                    "\"{}\" is not a known backend (lnd, cln, eclair, bolt12, fake)",
-                    shown(v)
+                    "\"{}\" is not a known backend ({})",
+                    shown(v),
+                    backends::names(false, true)
                 ))
             }
         };
-        if kinds.contains(&kind) {
-            return Err(format!("lists \"{}\" twice", kind.name()));
+        if entries.iter().any(|e| std::ptr::eq(*e, entry)) {
+            return Err(format!("lists \"{}\" twice", entry.name));
         }
-        kinds.push(kind);
+        entries.push(entry);
     }
-    if kinds.is_empty() {
+    if entries.is_empty() {
         return Err("needs a backend name".into());
     }
-    mcf.backends = Some(kinds);
+    mcf.backends = Some(entries);
     Ok(())
-}
-
-/// `l402_lnd_address host:port` (`[::1]:10009` for IPv6). Checked with the other LND settings
-/// when the http{} block ends.
-fn lnd_address(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let v = arg(args)?;
-    if v.trim().is_empty() {
-        return Err("needs a host:port".into());
-    }
-    once(&mut mcf.backend_directives.lnd_address, v.trim().to_owned())
-}
-
-/// A file argument, resolved against the nginx prefix like other file arguments; it must exist.
-fn existing_file(cf: *mut ngx_conf_t, args: &[ngx_str_t]) -> Result<String, String> {
-    let path = crate::ffi::conf_full_name(cf, arg(args)?)?;
-    match std::fs::metadata(&path) {
-        Ok(_) => Ok(path),
-        Err(e) => Err(format!("cannot use \"{}\": {e}", shown_path(&path))),
-    }
-}
-
-/// A path as it may appear in an error: printable, bounded (paths are not secrets).
-fn shown_path(v: &str) -> String {
-    v.chars().take(256).map(|c| if c.is_control() { '?' } else { c }).collect()
-}
-
-fn lnd_macaroon_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let path = existing_file(cf, args)?;
-    once(&mut mcf.backend_directives.lnd_macaroon_file, path)
-}
-
-fn lnd_cert_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let path = existing_file(cf, args)?;
-    once(&mut mcf.backend_directives.lnd_cert_file, path)
-}
-
-fn cln_rpc_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let path = existing_file(cf, args)?;
-    once(&mut mcf.backend_directives.cln_rpc_file, path)
-}
-
-fn eclair_address(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let v = arg(args)?;
-    if v.contains('@') {
-        // Never echo a URL that may embed a password.
-        return Err("must not contain user info: put the password in \"l402_eclair_password_file\"".into());
-    }
-    l402_eclair::EclairConfig::load(v, l402_eclair::Secret::new("x"))
-        .map_err(|e| e.to_string())?;
-    once(&mut mcf.backend_directives.eclair_address, v.trim().to_owned())
-}
-
-/// The password itself is never echoed: errors name the file only.
-fn eclair_password_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let path = existing_file(cf, args)?;
-    l402_eclair::EclairConfig::password_from_file(&path).map_err(|e| e.to_string())?;
-    once(&mut mcf.backend_directives.eclair_password_file, path)
-}
-
-fn bolt12_offer(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let v = arg(args)?;
-    l402_cln::bolt12::check_offer(v.trim())
-        .map_err(|e| format!("is not a usable BOLT12 offer: {e}"))?;
-    once(&mut mcf.backend_directives.bolt12_offer, v.trim().to_owned())
 }
 
 fn allow_subrequests(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
@@ -448,21 +420,6 @@ fn backend_timeout(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -
         return Err("must be more than 0".into());
     }
     once(&mut mcf.backend_timeout, d)
-}
-
-fn fake_delay(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let d = duration(args, Duration::from_secs(300))?;
-    once(&mut mcf.fake_delay, d)
-}
-
-fn fake_network(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
-    let v = arg(args)?;
-    let net = match v.to_ascii_lowercase().as_str() {
-        "regtest" => FakeNetwork::Regtest,
-        "testnet" => FakeNetwork::Testnet,
-        _ => return Err(format!("must be \"regtest\" or \"testnet\", not \"{}\"", shown(v))),
-    };
-    once(&mut mcf.fake_network, net)
 }
 
 fn legacy_lsat(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {

@@ -4,8 +4,6 @@
 //! still has the full environment; workers get the parsed values through the configuration and so
 //! need no `env` directive. Directives always win over the environment.
 
-use super::BackendKind;
-
 /// `ROOT_KEY`: operator key material (hex or raw), seed compatible.
 pub fn root_key() -> Option<Vec<u8>> {
     non_empty("ROOT_KEY").map(String::into_bytes)
@@ -16,32 +14,14 @@ pub fn redis_url() -> Option<String> {
     non_empty("REDIS_URL").map(|v| v.trim().to_owned())
 }
 
-/// What `LN_CLIENT_TYPE` asks for.
-pub enum ClientType {
-    Supported(BackendKind),
-    /// A backend of the seed that this build does not provide yet.
-    NotYetSupported(String),
-    Unknown(String),
+/// `LN_CLIENT_TYPE` (LNURL, LND, CLN, NWC, BOLT12, ECLAIR, LNC; FAKE for the built-in backend),
+/// as set (not empty).
+pub fn client_type() -> Option<String> {
+    non_empty("LN_CLIENT_TYPE")
 }
 
-/// `LN_CLIENT_TYPE` (LNURL, LND, CLN, NWC, BOLT12, ECLAIR, LNC; FAKE for the built-in backend).
-pub fn client_type() -> Option<ClientType> {
-    let value = non_empty("LN_CLIENT_TYPE")?;
-    let upper = value.trim().to_ascii_uppercase();
-    Some(match upper.as_str() {
-        "FAKE" => ClientType::Supported(BackendKind::Fake),
-        "LND" => ClientType::Supported(BackendKind::Lnd),
-        "CLN" => ClientType::Supported(BackendKind::Cln),
-        "ECLAIR" => ClientType::Supported(BackendKind::Eclair),
-        "BOLT12" => ClientType::Supported(BackendKind::Bolt12),
-        "LNURL" | "NWC" | "LNC" => ClientType::NotYetSupported(upper),
-        _ => ClientType::Unknown(sanitize(&value)),
-    })
-}
-
-/// A seed backend variable (`LND_ADDRESS`, `MACAROON_FILE_PATH`, `CERT_FILE_PATH`,
-/// `CLN_LIGHTNING_RPC_FILE_PATH`, `ECLAIR_ADDRESS`, `ECLAIR_PASSWORD`, `BOLT12_OFFER`),
-/// trimmed, if set and not empty.
+/// A seed backend variable (each backend entry lists its own, `backends/`), trimmed, if set
+/// and not empty.
 pub fn var(name: &str) -> Option<String> {
     non_empty(name).map(|v| v.trim().to_owned())
 }
@@ -54,7 +34,7 @@ fn non_empty(name: &str) -> Option<String> {
 }
 
 /// A value echoed in an error message: printable ASCII only, bounded.
-fn sanitize(value: &str) -> String {
+pub fn sanitize(value: &str) -> String {
     value
         .chars()
         .take(32)

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use l402_core::keys::{KeyRing, RootKey};
-use l402_fake::{FakeNetwork, FakeSecret};
+use l402_fake::FakeSecret;
 use l402_redis::RedisConfig;
 use l402_usage::{Rate, UsePolicy};
 use ngx::ffi::ngx_http_complex_value_t;
 
+use crate::backends;
 use crate::zone::UsageZone;
 
 pub use resolve::{resolve_main, resolve_redis};
@@ -38,58 +39,16 @@ pub const DEFAULT_ZONE_SIZE: usize = 4 * 1024 * 1024;
 /// Largest price accepted anywhere: what a BOLT11 invoice can carry.
 pub use l402_backend::MAX_INVOICE_AMOUNT_MSAT as MAX_AMOUNT_MSAT;
 
-/// Which payment backend issues invoices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackendKind {
-    /// Built-in fake backend: real signed BOLT11 invoices nobody can pay on a real network.
-    Fake,
-    /// LND over gRPC (TLS with the node's pinned certificate, macaroon).
-    Lnd,
-    /// Core Lightning over its JSON-RPC unix socket.
-    Cln,
-    /// Eclair over its HTTP API.
-    Eclair,
-    /// BOLT12: invoices fetched from the node's own offer through CLN.
-    Bolt12,
-}
-
-impl BackendKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Fake => "fake",
-            BackendKind::Lnd => "lnd",
-            BackendKind::Cln => "cln",
-            BackendKind::Eclair => "eclair",
-            BackendKind::Bolt12 => "bolt12",
-        }
-    }
-}
-
-/// Where each backend's settings come from: its `l402_*` directive (full path for files),
-/// else the seed's environment variable.
-#[derive(Default)]
-pub struct BackendDirectives {
-    pub lnd_address: Option<String>,
-    pub lnd_macaroon_file: Option<String>,
-    pub lnd_cert_file: Option<String>,
-    pub cln_rpc_file: Option<String>,
-    pub eclair_address: Option<String>,
-    pub eclair_password_file: Option<String>,
-    pub bolt12_offer: Option<String>,
-}
-
 /// `http {}`-level settings, as written by the directives (before resolution).
 #[derive(Default)]
 pub struct MainConf {
     /// Keys from `l402_root_key_file`, in order (the first one mints).
     pub key_files: Vec<RootKey>,
     /// `l402_backend`: one name, or several tried in order (failover).
-    pub backends: Option<Vec<BackendKind>>,
-    /// `l402_lnd_*`, `l402_cln_*`, `l402_eclair_*`, `l402_bolt12_*`.
-    pub backend_directives: BackendDirectives,
+    pub backends: Option<Vec<&'static backends::Entry>>,
+    /// The directives the backend entries declare (`l402_lnd_*`, `l402_cln_*`, …).
+    pub backend_values: backends::Values,
     pub backend_timeout: Option<Duration>,
-    pub fake_delay: Option<Duration>,
-    pub fake_network: Option<FakeNetwork>,
     pub legacy_lsat: Option<bool>,
     pub max_pending: Option<usize>,
     /// `l402_usage_zone`, or the default zone added in postconfiguration.
@@ -108,7 +67,7 @@ pub struct MainConf {
 pub struct Settings {
     pub keys: Arc<KeyRing>,
     /// One backend, or several tried in order (failover); never empty.
-    pub backends: Vec<BackendSettings>,
+    pub backends: Vec<backends::Configured>,
     /// Time limit of one call to one backend.
     pub backend_timeout: Duration,
     pub legacy_lsat: bool,
@@ -141,10 +100,10 @@ impl Settings {
 
     /// The fake backend's node secret, when the fake backend is configured (`l402_fake_pay`).
     pub fn fake_secret(&self) -> Option<&FakeSecret> {
-        self.backends.iter().find_map(|b| match b {
-            BackendSettings::Fake { secret, .. } => Some(secret),
-            _ => None,
-        })
+        self.backends
+            .iter()
+            .find_map(|b| b.settings.as_any().downcast_ref::<backends::FakeSettings>())
+            .map(|fake| &fake.secret)
     }
 }
 
@@ -156,31 +115,6 @@ pub enum StoreSettings {
     Redis(RedisConfig),
     /// No paid location (only `l402_fake_pay` is used): nothing to store.
     None,
-}
-
-/// How to build a backend in each worker (after fork): validated settings, no connection.
-pub enum BackendSettings {
-    Fake {
-        secret: FakeSecret,
-        delay: Duration,
-        network: FakeNetwork,
-    },
-    Lnd(l402_lnd::LndConfig),
-    Cln(l402_cln::ClnConfig),
-    Eclair(l402_eclair::EclairConfig),
-    Bolt12(l402_cln::Bolt12Config),
-}
-
-impl BackendSettings {
-    pub fn kind(&self) -> BackendKind {
-        match self {
-            BackendSettings::Fake { .. } => BackendKind::Fake,
-            BackendSettings::Lnd(_) => BackendKind::Lnd,
-            BackendSettings::Cln(_) => BackendKind::Cln,
-            BackendSettings::Eclair(_) => BackendKind::Eclair,
-            BackendSettings::Bolt12(_) => BackendKind::Bolt12,
-        }
-    }
 }
 
 /// Per-location settings (`http`, `server` and `location` contexts, inherited downwards).

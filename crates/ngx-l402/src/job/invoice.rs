@@ -32,14 +32,14 @@ impl InvoiceJob {
         let name = self.backend.name();
         let invoice = with_timeout(name, self.timeout, self.backend.create_invoice(self.request.clone())).await?;
         // Only the normalised invoice text reaches a header, whatever the node sent.
-        let text = normalize_invoice_text(&invoice.bolt11)
+        let text = normalize_invoice_text(&invoice.text)
             .map_err(|cause| BackendError::InvalidReply { backend: name, cause })?;
         let mut nonce = [0u8; l402_core::terms::NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| BackendError::Unavailable {
             backend: name,
             cause: format!("the system random number generator failed: {e}"),
         })?;
-        let bolt12 = l402_cln::invoice_kind(&text) == l402_cln::InvoiceKind::Bolt12;
+        let bolt12 = invoice.kind == l402_backend::InvoiceKind::Bolt12;
         Ok(Invoiced { payment_hash: invoice.payment_hash, text, bolt12, nonce })
     }
 }

@@ -23,7 +23,7 @@ impl LookupJob {
         let (outcome, failures) = collect_failures(with_timeout(
             name,
             self.timeout,
-            self.backend.lookup_invoice(self.payment_hash),
+            self.backend.lookup_invoice(&self.payment_hash.into()),
         ))
         .await;
         let warnings = failure_warnings(failures, outcome.as_ref().err());

@@ -1,0 +1,77 @@
+//! The built-in fake backend (`l402-fake`): real signed BOLT11 invoices nobody can pay on a
+//! real network; its wallet is `l402_fake_pay`.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use l402_backend::Backend;
+use l402_fake::{FakeBackend, FakeConfig, FakeNetwork, FakeSecret};
+use ngx::ffi::ngx_conf_t;
+
+use super::{shown, Directive, Entry, Load, Loaded};
+use crate::ffi::parse_time;
+
+pub const ENTRY: Entry = Entry {
+    name: l402_fake::NAME,
+    env: &[],
+    directives: &[
+        Directive { name: c"l402_fake_delay", parse: delay },
+        Directive { name: c"l402_fake_network", parse: network },
+    ],
+    load: Some(load),
+    start_warning: Some(
+        "l402: the FAKE payment backend is active: its invoices cannot be paid on any \
+         real network and anyone can get a preimage from l402_fake_pay; \
+         never use it in production",
+    ),
+};
+
+/// `l402_fake_delay time`: kept as milliseconds.
+fn delay(_: *mut ngx_conf_t, v: &str) -> Result<String, String> {
+    let ms = parse_time(v.as_bytes(), false)
+        .ok_or_else(|| format!("must be a time such as 500ms or 10s, not \"{}\"", shown(v)))?;
+    if Duration::from_millis(ms) > Duration::from_secs(300) {
+        return Err("must be at most 300s".into());
+    }
+    Ok(ms.to_string())
+}
+
+fn network(_: *mut ngx_conf_t, v: &str) -> Result<String, String> {
+    match v.to_ascii_lowercase().as_str() {
+        n @ ("regtest" | "testnet") => Ok(n.to_owned()),
+        _ => Err(format!("must be \"regtest\" or \"testnet\", not \"{}\"", shown(v))),
+    }
+}
+
+/// The fake backend's settings; its node secret also serves `l402_fake_pay`.
+pub struct FakeSettings {
+    pub secret: FakeSecret,
+    delay: Duration,
+    network: FakeNetwork,
+}
+
+impl Loaded for FakeSettings {
+    fn build(&self) -> Result<Arc<dyn Backend>, String> {
+        Ok(Arc::new(FakeBackend::new(
+            self.secret.clone(),
+            FakeConfig { delay: self.delay, network: self.network, ..FakeConfig::default() },
+        )))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn load(l: &Load<'_>) -> Result<Box<dyn Loaded>, String> {
+    let delay = l.directive("l402_fake_delay").and_then(|ms| ms.parse().ok()).map(Duration::from_millis);
+    let network = match l.directive("l402_fake_network") {
+        Some("testnet") => FakeNetwork::Testnet,
+        _ => FakeNetwork::Regtest,
+    };
+    Ok(Box::new(FakeSettings {
+        secret: FakeSecret::generate().map_err(|e| format!("cannot create the fake backend's node key: {e}"))?,
+        delay: delay.unwrap_or_default(),
+        network,
+    }))
+}
