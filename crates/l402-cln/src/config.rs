@@ -1,5 +1,5 @@
 //! Configuration of the CLN and BOLT12 backends, checked when the configuration is loaded
-//! (style.md, point 4) with no I/O beyond looking at the socket path.
+//! (docs/architecture.md, "Configuration": validated at `nginx -t`) with no I/O beyond looking at the socket path.
 
 use std::fmt;
 use std::os::unix::fs::FileTypeExt;

@@ -1,5 +1,5 @@
 //! A protocol-faithful Eclair API test server for the `l402-eclair` tests (Eclair itself cannot
-//! be installed here; backends.md). **Test-only**: no node, no channels, no payments.
+//! be installed here); it follows Eclair's API docs (`/createinvoice`, `/getreceivedinfo`). **Test-only**: no node, no channels, no payments.
 //!
 //! It speaks Eclair's HTTP API as the L402 backend uses it ([`mod@api`]): `POST /createinvoice`
 //! and `POST /getreceivedinfo` with form-encoded parameters, HTTP Basic auth (empty user, the
