@@ -184,3 +184,13 @@ def test_dry_run_claims_no_use(make_nginx):
     assert r.status_code == 200 and r.headers["X-L402-Uses-Remaining"] == "0"
     r = requests.get(n.url + "/tf/", headers=auth(mac, pre), timeout=10)
     assert r.status_code == 402
+
+
+def test_dry_run_is_warned_at_nginx_t(make_nginx):
+    n = make_nginx(CONFIG, ports=2, start=False)
+    ok, out = n.test_config()
+    assert ok, out
+    assert '"l402_dry_run on": requests here are decided and logged but never refused' in out
+    n2 = make_nginx(CONFIG.replace("l402_dry_run on;", ""), ports=2, start=False)
+    ok, out = n2.test_config()
+    assert ok and "l402_dry_run" not in out, out

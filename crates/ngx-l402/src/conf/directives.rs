@@ -409,8 +409,17 @@ fn auto_detect(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Res
     once(&mut lcf.auto_detect, on)
 }
 
-fn dry_run(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+fn dry_run(cf: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
     let on = on_off(arg(args)?)?;
+    if on {
+        // A dry run left on in production serves paid content for free: say so at every load.
+        crate::ffi::conf_log(
+            cf,
+            ngx::ffi::NGX_LOG_WARN,
+            "l402: \"l402_dry_run on\": requests here are decided and logged but never refused; \
+             the content is served without payment",
+        );
+    }
     once(&mut lcf.dry_run, on)
 }
 
