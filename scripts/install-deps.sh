@@ -2,12 +2,15 @@
 # Installs the system packages a step needs, only when something is missing.
 #   install-deps.sh build   compilers and headers for nginx + bindgen
 #   install-deps.sh test    + redis, wrk, python venv, node packages for interop tests
+#   install-deps.sh bench   + valgrind
 set -euo pipefail
 what=${1:-build}
 # protobuf-compiler: protoc for the LND gRPC code (crates/l402-lnd/build.rs).
 # faketime: the tests move nginx's clock forward (claims that must outlive a token's caveats).
 pkgs=(clang libclang-dev libpcre2-dev libssl-dev zlib1g-dev pkg-config make gcc protobuf-compiler)
 [ "$what" = test ] || [ "$what" = bench ] && pkgs+=(redis-server wrk python3-venv curl bc openssl faketime)
+# valgrind: make bench-instructions counts instructions per request under callgrind.
+[ "$what" = bench ] && pkgs+=(valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

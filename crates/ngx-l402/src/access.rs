@@ -24,7 +24,15 @@ use crate::{bridge, extract, Module};
 const VERIFIED_CACHE_GENERATION: usize = 8_192;
 
 thread_local! {
-    static VERIFIED: RefCell<VerifiedCache> = RefCell::new(VerifiedCache::new(VERIFIED_CACHE_GENERATION));
+    /// `None` when the system random number generator gave no key: then nothing is memoized.
+    static VERIFIED: Option<RefCell<VerifiedCache>> = memo_secret()
+        .map(|secret| RefCell::new(VerifiedCache::new(VERIFIED_CACHE_GENERATION, secret)));
+}
+
+/// The secret key of this worker's memo (`VerifiedCache`): fresh random bytes per process.
+fn memo_secret() -> Option<[u8; 16]> {
+    let mut secret = [0u8; 16];
+    getrandom::fill(&mut secret).ok().map(|()| secret)
 }
 
 /// # Safety
@@ -200,9 +208,9 @@ unsafe fn finish(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verd
 }
 
 fn with_env<T>(settings: &Settings, f: impl FnOnce(&mut Env<'_>) -> T) -> T {
-    VERIFIED.with(|memo| match memo.try_borrow_mut() {
-        Ok(mut memo) => f(&mut Env { keys: &settings.keys, memo: Some(&mut memo) }),
-        Err(_) => f(&mut Env { keys: &settings.keys, memo: None }),
+    VERIFIED.with(|memo| match memo.as_ref().and_then(|m| m.try_borrow_mut().ok()) {
+        Some(mut memo) => f(&mut Env { keys: &settings.keys, memo: Some(&mut memo) }),
+        None => f(&mut Env { keys: &settings.keys, memo: None }),
     })
 }
 

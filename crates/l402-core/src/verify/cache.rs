@@ -4,16 +4,21 @@
 //! time, so a hit only re-checks expiry. The key ring changes only on reload, which starts new
 //! workers with empty caches. Only successes are stored; a refusal is always recomputed.
 //!
-//! Entries are keyed by a SHA-256 digest of (source, service, credential): 32 bytes per entry
-//! whatever the credential's length, so a client sending long or endlessly varied headers
-//! cannot grow a worker (each entry is about 100 bytes), and a digest collision — the only way
-//! to be served another credential's result — is as hard as breaking SHA-256. Growth is bounded
+//! Entries are keyed by a 128-bit keyed hash (SipHash-1-3, a PRF, under a secret random key the
+//! caller draws per worker) of (source, service, credential): 16 bytes per entry whatever the
+//! credential's length, so a client sending long or endlessly varied headers cannot grow a
+//! worker (each entry is about 90 bytes). A key collision — the only way to be served another
+//! credential's result — cannot be aimed at without the key (the client never sees a hash), and
+//! by chance has probability about n²/2¹²⁹ for n entries. The hash costs about a tenth of a
+//! SHA-256 of the same bytes, on the path of every memoized request. Growth is bounded
 //! by two generations: when the current one is full it becomes the previous one and the old
 //! previous one is dropped (an approximation of least-recently-used).
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
+use std::hash::Hasher;
+
+use siphasher::sip128::{Hasher128, SipHasher13};
 
 use super::Verified;
 
@@ -24,18 +29,22 @@ pub enum CredentialSource {
     HexHeader = 2,
 }
 
-type Key = [u8; 32];
+type Key = [u8; 16];
 
 pub struct VerifiedCache {
+    /// The secret key of the entry hash.
+    secret: [u8; 16],
     current: HashMap<Key, Verified>,
     previous: HashMap<Key, Verified>,
     generation_capacity: usize,
 }
 
 impl VerifiedCache {
-    /// Holds at most `2 * generation_capacity` entries.
-    pub fn new(generation_capacity: usize) -> Self {
+    /// Holds at most `2 * generation_capacity` entries. `secret` keys the entry hash: draw it
+    /// from the system's random number generator for each cache.
+    pub fn new(generation_capacity: usize, secret: [u8; 16]) -> Self {
         VerifiedCache {
+            secret,
             current: HashMap::new(),
             previous: HashMap::new(),
             generation_capacity: generation_capacity.max(1),
@@ -50,7 +59,7 @@ impl VerifiedCache {
         credential: &[u8],
         now_unix: u64,
     ) -> Option<Verified> {
-        let k = key(source, service, credential);
+        let k = self.key(source, service, credential);
         let verified = match self.current.get(&k) {
             Some(v) => *v,
             None => {
@@ -69,7 +78,7 @@ impl VerifiedCache {
 
     /// Remembers a successful verification.
     pub fn insert(&mut self, source: CredentialSource, service: &str, credential: &[u8], verified: Verified) {
-        self.put(key(source, service, credential), verified);
+        self.put(self.key(source, service, credential), verified);
     }
 
     pub fn len(&self) -> usize {
@@ -80,22 +89,23 @@ impl VerifiedCache {
         self.len() == 0
     }
 
+    /// The keyed hash of the whole entry; lengths are framed so no two different triples share
+    /// an input.
+    fn key(&self, source: CredentialSource, service: &str, credential: &[u8]) -> Key {
+        let mut h = SipHasher13::new_with_key(&self.secret);
+        h.write(&[source as u8]);
+        h.write(&(service.len() as u64).to_be_bytes());
+        h.write(service.as_bytes());
+        h.write(credential);
+        u128::from(h.finish128()).to_be_bytes()
+    }
+
     fn put(&mut self, k: Key, verified: Verified) {
         if self.current.len() >= self.generation_capacity && !self.current.contains_key(&k) {
             self.previous = std::mem::take(&mut self.current);
         }
         self.current.insert(k, verified);
     }
-}
-
-/// Digest of the whole key; lengths are framed so no two different triples share an input.
-fn key(source: CredentialSource, service: &str, credential: &[u8]) -> Key {
-    let mut h = Sha256::new();
-    h.update([source as u8]);
-    h.update((service.len() as u64).to_be_bytes());
-    h.update(service.as_bytes());
-    h.update(credential);
-    h.finalize().into()
 }
 
 #[cfg(test)]
@@ -108,9 +118,22 @@ mod tests {
 
     const A: CredentialSource = CredentialSource::Authorization;
 
+    impl VerifiedCache {
+        fn new_for_test(capacity: usize) -> Self {
+            VerifiedCache::new(capacity, [7; 16])
+        }
+    }
+
+    #[test]
+    fn entry_keys_depend_on_the_secret() {
+        let (a, b) = (VerifiedCache::new(8, [1; 16]), VerifiedCache::new(8, [2; 16]));
+        assert_eq!(a.key(A, "svc", b"L402 x:y"), a.key(A, "svc", b"L402 x:y"));
+        assert_ne!(a.key(A, "svc", b"L402 x:y"), b.key(A, "svc", b"L402 x:y"));
+    }
+
     #[test]
     fn hit_requires_same_service_source_and_bytes() {
-        let mut c = VerifiedCache::new(8);
+        let mut c = VerifiedCache::new_for_test(8);
         c.insert(A, "svc", b"L402 abc:def", v(None));
         assert_eq!(c.get(A, "svc", b"L402 abc:def", 0), Some(v(None)));
         assert_eq!(c.get(A, "other", b"L402 abc:def", 0), None);
@@ -122,7 +145,7 @@ mod tests {
 
     #[test]
     fn expiry_is_rechecked_on_every_hit() {
-        let mut c = VerifiedCache::new(8);
+        let mut c = VerifiedCache::new_for_test(8);
         c.insert(A, "s", b"x", v(Some(100)));
         assert!(c.get(A, "s", b"x", 99).is_some());
         assert!(c.get(A, "s", b"x", 100).is_none());
@@ -131,7 +154,7 @@ mod tests {
 
     #[test]
     fn bounded_with_recently_used_entries_kept() {
-        let mut c = VerifiedCache::new(4);
+        let mut c = VerifiedCache::new_for_test(4);
         for i in 0u32..100 {
             c.insert(A, "s", &i.to_be_bytes(), v(None));
             assert!(c.get(A, "s", &0u32.to_be_bytes(), 0).is_some() || i < 1, "hot entry kept");

@@ -481,7 +481,7 @@ pub fn offered_macaroon(challenge: &l402_gate::Challenge) -> String {
 
 /// A worker's memo of verified credentials.
 pub fn memo() -> VerifiedCache {
-    VerifiedCache::new(64)
+    VerifiedCache::new(64, [9; 16])
 }
 
 /// A services caveat predicate (for widening tests).
