@@ -265,28 +265,29 @@ impl Run<'_, '_, '_, '_> {
     }
 
     fn claim(self, verified: Verified, price: u64) -> Step {
+        // Uncounted tokens claim nothing (and derive no claim key: a digest per request).
+        let Some(limit) = self.policy.uses.limit() else {
+            return self.admitted(verified, price, None, None);
+        };
         let key = keys::claim_key(&verified.token_id);
         // An internal redirect (index, try_files, error_page) re-runs the access phase of the
         // same request: it already holds its use of this token (but pays the new price).
-        if self.policy.uses.limit().is_some() && self.facts.claimed == Some(key) {
+        if self.facts.claimed == Some(key) {
             return self.admitted(verified, price, None, Some(key));
         }
-        match self.policy.uses.limit() {
-            None => self.admitted(verified, price, None, None),
-            Some(_) if self.policy.dry_run => self.admitted(verified, price, None, None),
-            Some(limit) => {
-                let io = Io::Claim {
-                    key,
-                    token_id: verified.token_id,
-                    limit,
-                    // The claim lives as long as the server minted the token valid: never as
-                    // long as a caveat the client added says.
-                    expires_at: l402_usage::claim_expiry(verified.terms.and_then(|t| t.valid_until)),
-                    now: self.facts.now(),
-                };
-                self.io(Stage::AdmitClaim(verified, price, key), io)
-            }
+        if self.policy.dry_run {
+            return self.admitted(verified, price, None, None);
         }
+        let io = Io::Claim {
+            key,
+            token_id: verified.token_id,
+            limit,
+            // The claim lives as long as the server minted the token valid: never as long as
+            // a caveat the client added says.
+            expires_at: l402_usage::claim_expiry(verified.terms.and_then(|t| t.valid_until)),
+            now: self.facts.now(),
+        };
+        self.io(Stage::AdmitClaim(verified, price, key), io)
     }
 
     fn admitted(self, v: Verified, price: u64, uses_left: Option<u32>, claimed: Option<[u8; 16]>) -> Step {
