@@ -21,10 +21,9 @@ cp "$CARGO_TARGET_DIR-ab/release/libngx_l402.so" "$work/a.so"
 git -C "$root" worktree remove --force "$work/src"
 cp "$root/build/modules/ngx_http_l402_module.so" "$work/b.so"
 nginx=$root/build/nginx/sbin/nginx
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/root.key"
-mkdir -p "$work/html"/{plain,paid,claim,challenge}
-head -c 512 /dev/zero | tr '\0' 'x' >"$work/html/plain/index.html"
-for p in paid claim challenge; do cp "$work/html/plain/index.html" "$work/html/$p/"; done
+. "$root/scripts/bench-lib.sh"
+bench_root_key "$work/root.key"
+bench_files "$work"
 base=$((20000 + RANDOM % 20000))
 declare -A port
 for v in a b; do
@@ -42,15 +41,7 @@ http {
     l402_backend fake;
     l402_max_pending 100000;
     l402_usage_zone ab:16m state=off;
-    server {
-        listen 127.0.0.1:${port[$v]};
-        root html;
-        location /plain/ { }
-        location /paid/ { l402 on; l402_service bench; l402_token_uses unlimited; }
-        location /claim/ { l402 on; l402_service bench; l402_token_uses 1000000000; }
-        location /challenge/ { l402 on; l402_service bench; }
-        location = /pay { l402_fake_pay; }
-    }
+$(bench_server ${port[$v]})
 }
 CONF
   "$nginx" -p "$d" 2>/dev/null
@@ -60,11 +51,7 @@ sleep 0.5
 declare -A auth
 for v in a b; do
   url=http://127.0.0.1:${port[$v]}
-  hdr=$(curl -s -D - -o /dev/null "$url/challenge/" | tr -d '\r' | grep -i '^www-authenticate: L402')
-  mac=$(echo "$hdr" | sed -E 's/.*macaroon="([^"]+)".*/\1/')
-  inv=$(echo "$hdr" | sed -E 's/.*invoice="([^"]+)".*/\1/')
-  pre=$(curl -s "$url/pay?invoice=$inv")
-  auth[$v]="Authorization: L402 $mac:$pre"
+  auth[$v]=$(bench_buy "$url")
   [ "$(curl -s -o /dev/null -w '%{http_code}' -H "${auth[$v]}" "$url/claim/")" = 200 ] || { echo "$v: token not accepted"; exit 1; }
 done
 run() { # name version path [with-auth]

@@ -19,14 +19,14 @@ paths=${PATHS:-plain paid claim challenge}
 nginx=$root/build/nginx/sbin/nginx
 module=${L402_MODULE:-$root/build/modules/ngx_http_l402_module.so}
 work=$(mktemp -d /tmp/l402-instr.XXXXXX); chmod 755 "$work"
-trap 'pkill -f "l402-instr-$$" 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$work/logs" "$work/conf" "$work/html"/{plain,paid,claim,challenge}
-head -c 512 /dev/zero | tr '\0' 'x' >"$work/html/plain/index.html"
-for p in paid claim challenge; do cp "$work/html/plain/index.html" "$work/html/$p/"; done
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/conf/root.key"
+vpid=""
+trap '[ -n "$vpid" ] && kill -9 "$vpid" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -p "$work/logs" "$work/conf"
+. "$root/scripts/bench-lib.sh"
+bench_files "$work"
+bench_root_key "$work/conf/root.key"
 port=$((20000 + RANDOM % 20000))
 cat >"$work/conf/nginx.conf" <<CONF
-# l402-instr-$$
 load_module $module;
 master_process off;
 daemon off;
@@ -40,15 +40,7 @@ http {
     l402_root_key_file root.key;
     l402_backend fake;
     l402_usage_zone instr:16m state=off;
-    server {
-        listen 127.0.0.1:$port;
-        root html;
-        location /plain/ { }
-        location /paid/ { l402 on; l402_service bench; l402_token_uses unlimited; }
-        location /claim/ { l402 on; l402_service bench; l402_token_uses 1000000000; }
-        location /challenge/ { l402 on; l402_service bench; }
-        location = /pay { l402_fake_pay; }
-    }
+$(bench_server $port)
 }
 CONF
 # The client: buys a token, then sends N requests to one path on one keep-alive connection.
@@ -80,9 +72,9 @@ count() { # path n -> total instructions
   rm -f "$work/logs/error.log"
   valgrind --tool=callgrind --callgrind-out-file="$out" --quiet \
     "$nginx" -p "$work" -c conf/nginx.conf >/dev/null 2>"$work/valgrind.err" &
-  local vpid=$!
+  vpid=$!
   python3 "$work/client.py" "$port" "$path" "$n"
-  kill -QUIT $vpid; wait $vpid || true
+  kill -QUIT $vpid; wait $vpid || true; vpid=""
   awk '/^(summary|totals):/ {print $2; exit}' "$out"
 }
 printf '%-10s %14s %10s\n' path instr/request ratio

@@ -26,10 +26,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 cargo build --release --quiet -p testnode-lnd
 dir=$(mktemp -d /tmp/l402-bench.XXXXXX); chmod 755 "$dir"
 mkdir -p "$dir/logs" "$dir/conf"
-for p in plain paid claim challenge; do mkdir -p "$dir/html/$p"; done
-head -c 512 /dev/zero | tr '\0' 'x' >"$dir/html/plain/index.html"
-for p in paid claim challenge; do cp "$dir/html/plain/index.html" "$dir/html/$p/"; done
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/conf/root.key"
+. "$root/scripts/bench-lib.sh"
+bench_files "$dir"
+bench_root_key "$dir/conf/root.key"
 port=$((20000 + RANDOM % 20000))
 cat >"$dir/conf/nginx.conf" <<CONF
 load_module $root/build/modules/ngx_http_l402_module.so;
@@ -42,15 +41,7 @@ http {
     l402_root_key_file root.key;
     l402_backend fake;
     l402_max_pending 100000;
-    server {
-        listen 127.0.0.1:$port;
-        root html;
-        location /plain/ { }
-        location /paid/ { l402 on; l402_service bench; l402_token_uses unlimited; }
-        location /claim/ { l402 on; l402_service bench; l402_token_uses 1000000000; }
-        location /challenge/ { l402 on; l402_service bench; }
-        location = /pay { l402_fake_pay; }
-    }
+$(bench_server $port)
 }
 CONF
 nginx=$root/build/nginx/sbin/nginx
@@ -83,11 +74,7 @@ sed -e "s|l402_backend fake;|l402_backend fake; l402_redis redis://127.0.0.1:$rp
 "$nginx" -p "$dir/n4" 2>/dev/null
 sleep 0.5
 url=http://127.0.0.1:$port
-hdr=$(curl -s -D - -o /dev/null "$url/challenge/" | tr -d '\r' | grep -i '^www-authenticate: L402')
-mac=$(echo "$hdr" | sed -E 's/.*macaroon="([^"]+)".*/\1/')
-inv=$(echo "$hdr" | sed -E 's/.*invoice="([^"]+)".*/\1/')
-pre=$(curl -s "$url/pay?invoice=$inv")
-auth="Authorization: L402 $mac:$pre"
+auth=$(bench_buy "$url")
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url/paid/")" = 200 ] || { echo "token not accepted"; exit 1; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "http://127.0.0.1:$port4/claim/")" = 200 ] || { echo "token not accepted with Redis"; exit 1; }
 

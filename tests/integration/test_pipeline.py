@@ -194,3 +194,20 @@ def test_dry_run_is_warned_at_nginx_t(make_nginx):
     n2 = make_nginx(CONFIG.replace("l402_dry_run on;", ""), ports=2, start=False)
     ok, out = n2.test_config()
     assert ok and "l402_dry_run" not in out, out
+
+
+def test_no_variable_and_no_log_line_holds_a_secret(make_nginx):
+    """Attack: read everything the variables and logs expose after a token's whole life
+    (challenge, paid, used, refused, dry run, bad credential): neither the preimage nor the
+    macaroon ever appears."""
+    n = nginx_with_vars(make_nginx)
+    mac, pre = buy(n, "/tf/")
+    for path in ("/protected/", "/protected/", "/protected/", "/dry/index.html", "/upstream/x"):
+        requests.get(n.url + path, headers=auth(mac, pre), timeout=10)
+    requests.get(n.url + "/tf/", headers=auth(mac, "00" * 32), timeout=10)
+    log_lines(n, 7)
+    access = open(os.path.join(n.dir, "logs", "l402.log")).read()
+    errors = n.error_log()
+    for secret in (pre, mac, mac[:40]):
+        assert secret not in access
+        assert secret not in errors

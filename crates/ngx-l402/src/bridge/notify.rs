@@ -20,7 +20,14 @@ pub struct Completions<T> {
     done: Mutex<Vec<(u64, T)>>,
     /// Log lines from jobs and background tasks, written on the main thread (nginx's log is
     /// not thread-safe).
-    lines: Mutex<Vec<(u32, String)>>,
+    lines: Mutex<Lines>,
+}
+
+/// Queued log lines, and how many were dropped because the queue was full.
+#[derive(Default)]
+struct Lines {
+    queued: Vec<(u32, String)>,
+    dropped: usize,
 }
 
 impl<T> Completions<T> {
@@ -32,7 +39,7 @@ impl<T> Completions<T> {
         }
         // SAFETY: `fd` is a fresh descriptor nobody else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(Completions { fd, done: Mutex::new(Vec::new()), lines: Mutex::new(Vec::new()) })
+        Ok(Completions { fd, done: Mutex::new(Vec::new()), lines: Mutex::new(Lines::default()) })
     }
 
     pub fn raw_fd(&self) -> i32 {
@@ -51,17 +58,26 @@ impl<T> Completions<T> {
     pub fn log(&self, level: u32, line: String) {
         {
             let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
-            if lines.len() >= MAX_QUEUED_LINES {
+            if lines.queued.len() >= MAX_QUEUED_LINES {
+                lines.dropped = lines.dropped.saturating_add(1);
                 return;
             }
-            lines.push((level, line));
+            lines.queued.push((level, line));
         }
         self.signal();
     }
 
-    /// Main thread: the queued log lines.
+    /// Main thread: the queued log lines, then one line saying how many were dropped, if any.
     pub fn drain_lines(&self) -> Vec<(u32, String)> {
-        std::mem::take(&mut *self.lines.lock().unwrap_or_else(PoisonError::into_inner))
+        let Lines { mut queued, dropped } =
+            std::mem::take(&mut *self.lines.lock().unwrap_or_else(PoisonError::into_inner));
+        if dropped > 0 {
+            queued.push((
+                ngx::ffi::NGX_LOG_WARN,
+                format!("l402: {dropped} log lines of background tasks were dropped (more than {MAX_QUEUED_LINES} queued)"),
+            ));
+        }
+        queued
     }
 
     fn signal(&self) {
