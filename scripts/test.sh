@@ -10,7 +10,7 @@ echo "==> build (release)"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 
 echo "==> backend test servers (LND gRPC, CLN JSON-RPC, Eclair HTTP)"
-cargo build --release --quiet -p testnode-lnd -p testnode-cln -p testnode-eclair
+cargo build --release --quiet -p testnode-lnd -p testnode-cln -p testnode-eclair -p testnode-lnurl
 export L402_TESTNODE_DIR=$CARGO_TARGET_DIR/release
 
 echo "==> unit and property tests (crates without nginx)"

@@ -529,7 +529,9 @@ impl PeerControl for TestNode {
     }
 
     fn settle(&self, invoice: Invoice) -> BoxFuture<'_, Result<[u8; 32], String>> {
-        let got = TestNode::settle(self, &invoice.text);
+        // By payment hash first: under a garbage mode the text may not be an invoice.
+        let got = TestNode::settle(self, &hex::encode(&invoice.payment_hash))
+            .or_else(|_| TestNode::settle(self, &invoice.text));
         Box::pin(async move { got })
     }
 }
