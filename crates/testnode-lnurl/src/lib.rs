@@ -271,6 +271,13 @@ fn spawn_accept_loop(inner: &Arc<Inner>, listener: TcpListener) {
     lock(&inner.net).accept = Some(accept);
 }
 
+/// The LUD-01 `lnurl1…` string of `url` (bech32, HRP `lnurl`, lowercase).
+pub fn encode_lnurl(url: &str) -> String {
+    let hrp = bech32::Hrp::parse_unchecked("lnurl");
+    // Only fails past bech32's 1023-character limit, which no URL of this server reaches.
+    bech32::encode_lower::<bech32::Bech32>(hrp, url.as_bytes()).unwrap_or_default()
+}
+
 /// A running LNURL server (a cheap, cloneable handle). It runs on the runtime it was started
 /// on until that runtime shuts down or [`TestNode::shutdown`] is called.
 #[derive(Clone)]
@@ -357,6 +364,12 @@ impl TestNode {
     /// `<base>/lnurlp/<user>`.
     pub fn lnurlp_url(&self, user: &str) -> String {
         format!("{}/lnurlp/{user}", self.base_url())
+    }
+
+    /// The LUD-01 bech32 form of [`TestNode::lnurlp_url`]: `lnurl1…` (lowercase; the HRP is
+    /// `lnurl`, the data the URL's UTF-8 bytes).
+    pub fn lnurl_bech32(&self, user: &str) -> String {
+        encode_lnurl(&self.lnurlp_url(user))
     }
 
     /// The metadata string served for `user` (its SHA-256 is the invoices' description hash).

@@ -451,3 +451,14 @@ async fn peer_control_for_the_conformance_suite() {
     peer.set_mode(Mode::Normal).await;
     assert_eq!(get(&node, &node.lnurlp_url("olga")).await.status, 200);
 }
+
+#[test]
+fn lnurl_bech32_decodes_to_the_plain_url() {
+    let encoded = testnode_lnurl::encode_lnurl("https://127.0.0.1:8443/lnurlp/alice");
+    assert!(encoded.starts_with("lnurl1"));
+    let (hrp, data) = bech32::decode(&encoded).unwrap();
+    assert_eq!(hrp.as_str(), "lnurl");
+    assert_eq!(data, b"https://127.0.0.1:8443/lnurlp/alice");
+    let upper = bech32::decode(&encoded.to_uppercase()).unwrap();
+    assert_eq!(upper.1, data);
+}
