@@ -95,10 +95,14 @@ pub fn start(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>) -> Step 
             if presented.source == l402_core::verify::CredentialSource::Authorization && policy.auto_detect =>
         {
             match l402::verify_unpaid(run.env.keys, presented, policy.service, facts.now()) {
-                Ok(unpaid) => run.io(
-                    Stage::Detect(unpaid),
-                    Io::Lookup { payment_hash: unpaid.payment_hash(), valid_until: unpaid.valid_until() },
-                ),
+                Ok(unpaid) => {
+                    let io = Io::Lookup {
+                        payment_hash: unpaid.payment_hash(),
+                        lookup: unpaid.lookup().map(Into::into),
+                        valid_until: unpaid.valid_until(),
+                    };
+                    run.io(Stage::Detect(unpaid), io)
+                }
                 Err(reason) => run.challenge(Some(reason)),
             }
         }

@@ -326,10 +326,13 @@ async fn lookup(inner: Arc<Inner>, lookup: LookupRef) -> Result<Settlement, Back
     if !verify.settled {
         return Ok(Settlement::Open);
     }
-    if let Some(p) = &verify.preimage {
-        check_preimage(NAME, &hash, p).map_err(|_| inner.invalid("verify: the preimage does not match the invoice"))?;
-    }
-    Ok(Settlement::Settled { preimage: verify.preimage })
+    // LUD-21 returns the preimage of a settled invoice. Settled is believed only with the
+    // preimage of *this* payment hash: whatever URL was asked, no other payment can stand in.
+    let Some(preimage) = verify.preimage else {
+        return Err(inner.invalid("verify: says settled but gives no preimage (LUD-21)"));
+    };
+    check_preimage(NAME, &hash, &preimage).map_err(|_| inner.invalid("verify: the preimage does not match the invoice"))?;
+    Ok(Settlement::Settled { preimage: Some(preimage) })
 }
 
 impl Backend for LnurlBackend {

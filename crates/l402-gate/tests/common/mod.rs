@@ -130,6 +130,7 @@ pub fn mint(m: Mint<'_>) -> Token {
         service: m.service,
         valid_until: m.valid_until,
         capabilities: None,
+        lookup: None,
     });
     Token { macaroon, preimage, payment_hash, token_id }
 }
@@ -352,6 +353,8 @@ pub struct World {
     pub lookup_down: bool,
     pub backend_down: bool,
     pub bolt12: bool,
+    /// The backend's own lookup reference handed out with each invoice (an LNURL verify URL).
+    pub lookup: Option<Vec<u8>>,
     /// Invoices made: (payment hash, preimage).
     pub invoices: Vec<([u8; 32], [u8; 32])>,
     /// Seed of the next invoice (`preimage_of`, `nonce_of`).
@@ -372,6 +375,7 @@ impl Default for World {
             lookup_down: false,
             backend_down: false,
             bolt12: false,
+            lookup: None,
             invoices: Vec::new(),
             next_seed: 100,
         }
@@ -438,6 +442,7 @@ impl World {
             text: format!("lnbcrt10n1test{}", hex_encode(&payment_hash[..8])),
             bolt12: self.bolt12,
             nonce: nonce_of(seed),
+            lookup: self.lookup.clone(),
         }
     }
 
