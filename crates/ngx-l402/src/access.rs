@@ -11,7 +11,7 @@ use l402_gate::{Cause, Env, Event, Facts, Level, Policy, Step, Verdict};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf};
 
-use crate::conf::Settings;
+use crate::conf::{LocConf, Settings};
 use crate::ctx::{self, RequestCtx, State};
 use crate::execute::{self, Executed, Job, Remember};
 use crate::ffi::{NGX_DECLINED, NGX_DONE};
@@ -87,7 +87,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
                 }
             },
         };
-        drive(r, settings, &policy, &facts, step)
+        drive(r, settings, lcf, &policy, &facts, step)
     }
 }
 
@@ -95,6 +95,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
 unsafe fn drive(
     r: *mut ngx_http_request_t,
     settings: &Settings,
+    lcf: &LocConf,
     policy: &Policy<'_>,
     facts: &Facts<'_>,
     mut step: Step,
@@ -104,7 +105,7 @@ unsafe fn drive(
         loop {
             match step {
                 Step::Done(verdict, events) => return finish(r, policy, &verdict, events),
-                Step::Io(pending, io) => match execute::run(settings, io) {
+                Step::Io(pending, io) => match execute::run(settings, lcf, io) {
                     Executed::Now(result) => {
                         step = with_env(settings, |env| l402_gate::resume(env, policy, facts, pending, result));
                     }

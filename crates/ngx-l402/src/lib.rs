@@ -30,6 +30,7 @@ mod guard;
 mod job;
 mod loc_tree;
 mod marks;
+mod payees;
 mod pitfalls;
 mod record;
 mod render;
@@ -146,6 +147,13 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     if let Err(msg) = unsafe { services::derive_all(cf) } {
         ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
         return ffi::NGX_ERROR;
+    }
+    if let Some(settings) = mcf.settings.as_deref() {
+        // SAFETY: as above.
+        if let Err(msg) = unsafe { payees::check_all(cf, settings) } {
+            ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
+            return ffi::NGX_ERROR;
+        }
     }
     // SAFETY: as above.
     unsafe { pitfalls::warn_regex_over_paid_prefix(cf) };

@@ -59,8 +59,9 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_usage_zone", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_usage_zone, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_redis", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_lnurl_addr", HTTP_ANY | NGX_CONF_TAKE1, set_lnurl_addr, NGX_HTTP_LOC_CONF_OFFSET),
 ];
-const CORE_LEN: usize = 21;
+const CORE_LEN: usize = 22;
 const LEN: usize = CORE_LEN + backends::directive_count() + 1;
 
 /// Every directive of the module: [`CORE`], then each backend entry's directives (context
@@ -173,6 +174,7 @@ handler!(set_redis_price, LocConf, redis_price);
 handler!(set_allow_subrequests, LocConf, allow_subrequests);
 handler!(set_usage_zone, MainConf, usage_zone);
 handler!(set_redis, MainConf, redis);
+handler!(set_lnurl_addr, LocConf, lnurl_addr);
 
 fn arg(args: &[ngx_str_t]) -> Result<&str, String> {
     let a = args.first().ok_or("needs a value")?;
@@ -402,6 +404,14 @@ fn backend(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result
 fn allow_subrequests(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
     let on = on_off(arg(args)?)?;
     once(&mut lcf.allow_subrequests, on)
+}
+
+/// Syntax only here; checked against the block's LNURL transport settings in
+/// postconfiguration (`payees::check_all`).
+fn lnurl_addr(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    l402_lnurl::Payee::parse(v, true).map_err(|e| format!("payee {e}"))?;
+    once(&mut lcf.lnurl_addr, std::sync::Arc::from(v.trim()))
 }
 
 fn auto_detect(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {

@@ -74,6 +74,8 @@ pub struct Settings {
     pub max_pending: usize,
     /// Where claims and rate entries live.
     pub store: StoreSettings,
+    /// What every LNURL payee of the block shares (the `lnurl` backend and `l402_lnurl_addr`).
+    pub lnurl: backends::lnurl::Shared,
 }
 
 impl Settings {
@@ -141,6 +143,8 @@ pub struct LocConf {
     /// `l402_allow_subrequests`: serve subrequests (SSI `include virtual`, `auth_request`,
     /// `mirror`, …) into this paid location without payment. Off: refused with 403.
     pub allow_subrequests: Option<bool>,
+    /// `l402_lnurl_addr`: this location's invoices pay this LNURL payee (multi-tenant).
+    pub lnurl_addr: Option<Arc<str>>,
     /// Explicit `l402_service`; otherwise a name derived from server and location.
     pub service: Option<String>,
     /// The derived service name, set at configuration time for every paid location in nginx's
@@ -219,6 +223,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.service.is_none() {
             self.service.clone_from(&prev.service);
+        }
+        if self.lnurl_addr.is_none() {
+            self.lnurl_addr.clone_from(&prev.lnurl_addr);
         }
         self.parent = Some(std::ptr::NonNull::from(prev));
         Ok(())

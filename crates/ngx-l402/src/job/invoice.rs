@@ -40,6 +40,9 @@ impl InvoiceJob {
             cause: format!("the system random number generator failed: {e}"),
         })?;
         let bolt12 = invoice.kind == l402_backend::InvoiceKind::Bolt12;
-        Ok(Invoiced { payment_hash: invoice.payment_hash, text, bolt12, nonce })
+        // A backend that cannot find the invoice from its hash alone (an LNURL verify URL)
+        // gets its reference back through the token.
+        let lookup = (!invoice.lookup.is_hash_only()).then(|| invoice.lookup.extra().to_vec());
+        Ok(Invoiced { payment_hash: invoice.payment_hash, text, bolt12, nonce, lookup })
     }
 }
