@@ -26,7 +26,7 @@ pub fn render(samples: &[Sample], extra: &[Sample]) -> String {
         let family = &CATALOGUE[index];
         let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
         let _ = writeln!(out, "# TYPE {} {}", family.name, family.kind.text());
-        series.sort_by(|a, b| order_key(&a.text).cmp(&order_key(&b.text)));
+        series.sort_by_key(|a| order_key(&a.text));
         for s in series {
             let name = s.text.split('{').next().unwrap_or_default();
             let _ = match family.kind {
