@@ -21,3 +21,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_ apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# promtool, to check the module's Prometheus output (tests/integration/test_metrics.py): taken
+# out of Debian's prometheus package without installing it (no service, no user, no port).
+if [ "$what" = test ]; then
+  promtool=${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}/promtool/promtool
+  if ! "$promtool" --version >/dev/null 2>&1; then
+    echo "==> promtool from Debian's prometheus package"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null && dpkg-deb -x prometheus_*.deb x)
+    mkdir -p "$(dirname "$promtool")"
+    cp "$tmp/x/usr/bin/promtool" "$promtool"
+    rm -rf "$tmp"
+  fi
+fi

@@ -17,6 +17,17 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// A metric label value.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Cause::Backend => "backend",
+            Cause::BackendTimeout => "backend_timeout",
+            Cause::Store => "store",
+            Cause::StoreFull => "store_full",
+            Cause::Price => "price",
+        }
+    }
+
     pub fn text(&self) -> &'static str {
         match self {
             Cause::Backend => "payment backend unavailable",

@@ -126,6 +126,18 @@ impl<'a> Table<'a> {
         Some(Table { words, slots })
     }
 
+    /// Uses `words` as a table another process opened: never writes; `None` unless the header
+    /// is ours and matches the size.
+    pub fn attach(words: &'a [AtomicU64]) -> Option<Table<'a>> {
+        if words.len() < words_for(1) {
+            return None;
+        }
+        let slots = (words.len() - HEADER_WORDS) / SLOT_WORDS;
+        let ours = words[H_MAGIC].load(Ordering::Acquire) == MAGIC
+            && words[H_SLOTS].load(Ordering::Acquire) == slots as u64;
+        ours.then_some(Table { words, slots })
+    }
+
     pub fn capacity(&self) -> usize {
         self.slots
     }
@@ -284,6 +296,18 @@ mod tests {
         assert_eq!(Table::open(&w).unwrap().get(&s), 7);
         w[0].store(42, Ordering::Relaxed);
         assert_eq!(Table::open(&w).unwrap().get(&s), 0);
+    }
+
+    #[test]
+    fn attach_reads_an_opened_table_and_never_clears_a_foreign_one() {
+        let w = words(8);
+        assert!(Table::attach(&w).is_none());
+        let s = Series { name: "x_total", labels: &[] };
+        Table::open(&w).unwrap().add(&s, 3);
+        assert_eq!(Table::attach(&w).unwrap().get(&s), 3);
+        w[0].store(42, Ordering::Relaxed);
+        assert!(Table::attach(&w).is_none());
+        assert_eq!(w[0].load(Ordering::Relaxed), 42);
     }
 
     #[test]

@@ -191,6 +191,11 @@ unsafe fn finish(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verd
             };
             log(r, level, &e.message);
         }
+        // An internal redirect (an index file, try_files) decides again: counted once.
+        let repeat = record::get(r).is_some_and(|earlier| {
+            policy.dry_run || matches!(verdict, Verdict::Admitted(a) if earlier.token_id == Some(a.token_id))
+        });
+        crate::metrics::count::decision(policy, verdict, repeat);
         if let Some(mut rec) = Record::of(verdict, policy.service) {
             if let Some(earlier) = record::get(r) {
                 // An internal redirect admitted the use this request already claimed: the

@@ -3,15 +3,14 @@
 //! Enabled only where the operator writes the directive; refused unless the backend is fake.
 
 use ngx::ffi::{
-    ngx_chain_t, ngx_create_temp_buf, ngx_http_arg, ngx_http_discard_request_body,
-    ngx_http_output_filter, ngx_http_request_t, ngx_http_send_header, ngx_int_t, ngx_str_t,
-    NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_LOG_INFO,
+    ngx_http_arg, ngx_http_discard_request_body, ngx_http_request_t, ngx_int_t, ngx_str_t, NGX_HTTP_GET,
+    NGX_HTTP_HEAD, NGX_LOG_INFO,
 };
 use ngx::http::HttpModuleMainConf;
 
-use crate::ffi::{add_header_out, NGX_ERROR, NGX_OK};
+use crate::ffi::{add_header_out, NGX_OK};
 use crate::render::{INTERNAL_ERROR, REASON_HEADER};
-use crate::Module;
+use crate::{respond, Module};
 
 const BAD_REQUEST: ngx_int_t = 400;
 const NOT_ALLOWED: ngx_int_t = 405;
@@ -53,7 +52,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             return refuse(r, "invoice parameter is not valid text");
         };
         match l402_fake::pay(secret, &invoice) {
-            Ok(preimage) => send_text(r, format!("{}\n", l402_core::hex_encode(&preimage))),
+            Ok(preimage) => respond::send_text(r, "text/plain", format!("{}\n", l402_core::hex_encode(&preimage))),
             Err(e) => refuse(r, e.reason()),
         }
     }
@@ -66,33 +65,6 @@ unsafe fn refuse(r: *mut ngx_http_request_t, reason: &'static str) -> ngx_int_t 
         add_header_out(r, REASON_HEADER, reason.as_bytes());
     }
     BAD_REQUEST
-}
-
-unsafe fn send_text(r: *mut ngx_http_request_t, body: String) -> ngx_int_t {
-    // SAFETY: live request on the main thread; buffers come from its pool.
-    unsafe {
-        let ho = &mut (*r).headers_out;
-        ho.status = 200;
-        ho.content_length_n = body.len() as i64;
-        let ct = "text/plain";
-        ho.content_type = ngx_str_t { len: ct.len(), data: ct.as_ptr().cast_mut() };
-        ho.content_type_len = ct.len();
-        add_header_out(r, "Cache-Control", b"no-store");
-        let rc = ngx_http_send_header(r);
-        if rc == NGX_ERROR || rc > NGX_OK || (*r).header_only() != 0 {
-            return rc;
-        }
-        let buf = ngx_create_temp_buf((*r).pool, body.len());
-        if buf.is_null() {
-            return NGX_ERROR;
-        }
-        std::ptr::copy_nonoverlapping(body.as_ptr(), (*buf).pos, body.len());
-        (*buf).last = (*buf).pos.add(body.len());
-        (*buf).set_last_buf(1);
-        (*buf).set_last_in_chain(1);
-        let mut out = ngx_chain_t { buf, next: std::ptr::null_mut() };
-        ngx_http_output_filter(r, &mut out)
-    }
 }
 
 /// Query-string decoding (`%XX`, `+` as space). None for invalid escapes or non-UTF-8.

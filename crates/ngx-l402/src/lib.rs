@@ -15,7 +15,8 @@
 //! - `zone/`: the usage zone and its state file;
 //! - `bridge/`: per-worker async runtime and the hand-off back to the event loop;
 //! - `job/`: I/O done off the main thread; `worker.rs`: process start/stop;
-//! - `fake_pay.rs`: the fake backend's pay endpoint.
+//! - `metrics/`: the Prometheus counters (shared zone, what is counted, `l402_metrics`);
+//! - `fake_pay.rs`: the fake backend's pay endpoint; `respond.rs`: their small answers.
 
 mod access;
 mod backends;
@@ -30,10 +31,12 @@ mod guard;
 mod job;
 mod loc_tree;
 mod marks;
+mod metrics;
 mod payees;
 mod pitfalls;
 mod record;
 mod render;
+mod respond;
 mod services;
 mod subrequest;
 mod variables;
@@ -110,6 +113,16 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         });
         match spec.and_then(|spec| zone::declare(cf, spec, tag)) {
             Ok(z) => mcf.zone = Some(z),
+            Err(msg) => {
+                ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "l402: {}", msg);
+                return ffi::NGX_ERROR;
+            }
+        }
+    }
+    if mcf.enabled_somewhere || mcf.metrics_used || mcf.fake_pay_used {
+        let tag = (&raw const ngx_http_l402_module).cast();
+        match metrics::declare(cf, tag) {
+            Ok(z) => mcf.metrics = Some(z),
             Err(msg) => {
                 ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "l402: {}", msg);
                 return ffi::NGX_ERROR;

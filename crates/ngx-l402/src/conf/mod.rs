@@ -59,6 +59,10 @@ pub struct MainConf {
     pub enabled_somewhere: bool,
     /// Set by `l402_fake_pay` anywhere in this `http {}` block.
     pub fake_pay_used: bool,
+    /// Set by `l402_metrics` anywhere in this `http {}` block.
+    pub metrics_used: bool,
+    /// The metrics zone, declared in postconfiguration when the module is used.
+    pub metrics: Option<crate::metrics::MetricsZone>,
     /// Filled by [`resolve_main`] in postconfiguration when L402 is used at all.
     pub settings: Option<Arc<Settings>>,
 }

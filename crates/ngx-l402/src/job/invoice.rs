@@ -18,7 +18,9 @@ pub struct InvoiceJob {
 
 impl InvoiceJob {
     pub async fn run(self) -> Done {
+        let started = std::time::Instant::now();
         let (outcome, failures) = collect_failures(self.make()).await;
+        crate::metrics::count::invoice(self.backend.name(), started.elapsed(), outcome.as_ref().err());
         let warnings = failure_warnings(failures, outcome.as_ref().err());
         let result = outcome.map_err(|e| Failure {
             cause: Cause::Backend,

@@ -20,6 +20,7 @@ pub struct LookupJob {
 impl LookupJob {
     pub async fn run(self) -> Done {
         let name = self.backend.name();
+        let started = std::time::Instant::now();
         let (outcome, failures) = collect_failures(with_timeout(
             name,
             self.timeout,
@@ -27,6 +28,13 @@ impl LookupJob {
         ))
         .await;
         let warnings = failure_warnings(failures, outcome.as_ref().err());
+        let seen = match &outcome {
+            Ok(Settlement::Settled { .. }) => "settled",
+            Ok(Settlement::Open) => "open",
+            Ok(_) => "gone",
+            Err(_) => "error",
+        };
+        crate::metrics::count::lookup(name, started.elapsed(), seen);
         let result = match outcome {
             Ok(Settlement::Settled { .. }) => Ok(Payment::Settled),
             Ok(Settlement::Open) => Ok(Payment::Open),
