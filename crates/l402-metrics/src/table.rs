@@ -167,6 +167,18 @@ impl<'a> Table<'a> {
         }
     }
 
+    /// The value word of a series, inserted if new, for callers that keep it and add to it
+    /// directly (a per-thread cache of hot series). `None` as for [`Table::add`].
+    pub fn counter(&self, series: &Series<'_>) -> Option<&'a AtomicU64> {
+        match self.find_or_insert(series) {
+            Some(slot) => Some(&slot[1]),
+            None => {
+                self.words[H_DROPPED].fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
     /// The value of a series (0 if it was never added to).
     pub fn get(&self, series: &Series<'_>) -> u64 {
         let hash = series.hash();
@@ -308,6 +320,18 @@ mod tests {
         w[0].store(42, Ordering::Relaxed);
         assert!(Table::attach(&w).is_none());
         assert_eq!(w[0].load(Ordering::Relaxed), 42);
+    }
+
+    #[test]
+    fn a_kept_counter_adds_to_the_same_series() {
+        let w = words(8);
+        let t = Table::open(&w).unwrap();
+        let s = Series { name: "x_total", labels: &[("a", "b")] };
+        let c = t.counter(&s).unwrap();
+        c.fetch_add(4, Ordering::Relaxed);
+        t.add(&s, 1);
+        assert_eq!(t.get(&s), 5);
+        assert_eq!(t.samples().len(), 1);
     }
 
     #[test]

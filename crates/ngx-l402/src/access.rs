@@ -192,19 +192,23 @@ unsafe fn finish(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verd
             log(r, level, &e.message);
         }
         // An internal redirect (an index file, try_files) decides again: counted once.
-        let repeat = record::get(r).is_some_and(|earlier| {
+        let earlier = record::get(r);
+        let repeat = earlier.as_deref().is_some_and(|earlier| {
             policy.dry_run || matches!(verdict, Verdict::Admitted(a) if earlier.token_id == Some(a.token_id))
         });
         crate::metrics::count::decision(policy, verdict, repeat);
         if let Some(mut rec) = Record::of(verdict, policy.service) {
-            if let Some(earlier) = record::get(r) {
-                // An internal redirect admitted the use this request already claimed: the
-                // count left after that claim still holds.
-                if rec.uses_left.is_none() && earlier.token_id == rec.token_id {
-                    rec.uses_left = earlier.uses_left;
+            match earlier {
+                Some(earlier) => {
+                    // An internal redirect admitted the use this request already claimed: the
+                    // count left after that claim still holds.
+                    if rec.uses_left.is_none() && earlier.token_id == rec.token_id {
+                        rec.uses_left = earlier.uses_left;
+                    }
+                    *earlier = rec;
                 }
+                None => record::add(r, rec),
             }
-            record::set(r, rec);
         }
         if policy.dry_run {
             return NGX_DECLINED;

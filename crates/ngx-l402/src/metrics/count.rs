@@ -2,6 +2,8 @@
 //! `$l402_*` and the answer), per backend call and per suspended request. Families are those of
 //! `l402_metrics::catalogue`; nothing here blocks or allocates more than a series' text once.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use l402_backend::BackendError;
@@ -13,10 +15,54 @@ use l402_usage::UsePolicy;
 
 use super::table;
 
-fn add(name: &str, labels: &[(&str, &str)], delta: u64) {
-    if let Some(t) = table() {
-        t.add(&Series { name, labels }, delta);
+/// Counters this thread added to lately, keyed by the addresses of the family name and the
+/// label values (which live as long as the worker's configuration or the program): a hit adds
+/// without hashing the series' text. Direct-mapped; a miss finds the series in the table.
+const CACHE_SIZE: usize = 64;
+
+type Key = [usize; 5];
+
+thread_local! {
+    static CACHE: RefCell<[Option<(Key, &'static AtomicU64)>; CACHE_SIZE]> =
+        const { RefCell::new([None; CACHE_SIZE]) };
+}
+
+fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Option<Key> {
+    let mut k = [name.as_ptr() as usize, 0, 0, 0, 0];
+    if labels.len() > 2 {
+        return None;
     }
+    for (i, (_, v)) in labels.iter().enumerate() {
+        k[1 + 2 * i] = v.as_ptr() as usize;
+        k[2 + 2 * i] = v.len();
+    }
+    Some(k)
+}
+
+/// Adds to a series. Label values must live as long as the worker (static text, or the
+/// configuration's service names): the cache knows them by address.
+fn add(name: &'static str, labels: &[(&'static str, &str)], delta: u64) {
+    let Some(table) = table() else { return };
+    let series = Series { name, labels };
+    let Some(k) = key(name, labels) else {
+        table.add(&series, delta);
+        return;
+    };
+    let index = k.iter().fold(0usize, |h, w| h.rotate_left(7) ^ w.wrapping_mul(0x9e37_79b9)) % CACHE_SIZE;
+    let hit = CACHE.with(|c| c.try_borrow().ok().and_then(|c| c[index].filter(|(key, _)| *key == k).map(|(_, v)| v)));
+    let counter = match hit {
+        Some(counter) => counter,
+        None => {
+            let Some(counter) = table.counter(&series) else { return };
+            CACHE.with(|c| {
+                if let Ok(mut c) = c.try_borrow_mut() {
+                    c[index] = Some((k, counter));
+                }
+            });
+            counter
+        }
+    };
+    counter.fetch_add(delta, Ordering::Relaxed);
 }
 
 /// A decided request. `repeat` is set when an internal redirect decides again for a token this
