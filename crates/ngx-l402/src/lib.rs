@@ -15,6 +15,7 @@
 //! - `zone/`: the usage zone and its state file;
 //! - `bridge/`: per-worker async runtime and the hand-off back to the event loop;
 //! - `job/`: I/O done off the main thread; `worker.rs`: process start/stop;
+//! - `discovery.rs`: `l402_manifest`, the discovery document of a server's paid locations;
 //! - `metrics/`: the Prometheus counters (shared zone, what is counted, `l402_metrics`);
 //! - `fake_pay.rs`: the fake backend's pay endpoint; `respond.rs`: their small answers.
 
@@ -23,6 +24,7 @@ mod backends;
 mod bridge;
 mod conf;
 mod ctx;
+mod discovery;
 mod execute;
 mod extract;
 mod fake_pay;
@@ -168,6 +170,8 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             return ffi::NGX_ERROR;
         }
     }
+    // SAFETY: as above; service names are derived.
+    unsafe { discovery::build_all(cf, mcf) };
     // SAFETY: as above.
     unsafe { pitfalls::warn_regex_over_paid_prefix(cf) };
     // SAFETY: `cf` is live; the core main conf holds the phase handler arrays.

@@ -61,8 +61,10 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_lnurl_addr", HTTP_ANY | NGX_CONF_TAKE1, set_lnurl_addr, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_metrics", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_metrics, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_manifest", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_manifest, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_manifest_hide", HTTP_ANY | NGX_CONF_NOARGS, set_manifest_hide, NGX_HTTP_LOC_CONF_OFFSET),
 ];
-const CORE_LEN: usize = 23;
+const CORE_LEN: usize = 25;
 const LEN: usize = CORE_LEN + backends::directive_count() + 1;
 
 /// Every directive of the module: [`CORE`], then each backend entry's directives (context
@@ -161,6 +163,8 @@ handler!(set_invoice_expiry, LocConf, invoice_expiry);
 handler!(set_service, LocConf, service);
 handler!(set_fake_pay, LocConf, fake_pay);
 handler!(set_metrics, LocConf, metrics);
+handler!(set_manifest, LocConf, manifest);
+handler!(set_manifest_hide, LocConf, manifest_hide);
 handler!(set_root_key_file, MainConf, root_key_file);
 handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
@@ -366,6 +370,20 @@ fn metrics(cf: *mut ngx_conf_t, _: &mut LocConf, _: &[ngx_str_t]) -> Result<(), 
     clcf.handler = Some(crate::metrics::scrape::metrics_handler);
     main_conf(cf)?.metrics_used = true;
     Ok(())
+}
+
+fn manifest(cf: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
+    // SAFETY: `cf` is the live configuration of a location block.
+    let clcf = unsafe { NgxHttpCoreModule::location_conf_mut(&*cf) }
+        .ok_or("used outside of a location")?;
+    clcf.handler = Some(crate::discovery::manifest_handler);
+    lcf.manifest = true;
+    main_conf(cf)?.manifest_used = true;
+    Ok(())
+}
+
+fn manifest_hide(_: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
+    once(&mut lcf.manifest_hide, true)
 }
 
 fn root_key_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {

@@ -61,6 +61,8 @@ pub struct MainConf {
     pub fake_pay_used: bool,
     /// Set by `l402_metrics` anywhere in this `http {}` block.
     pub metrics_used: bool,
+    /// Set by `l402_manifest` anywhere in this `http {}` block.
+    pub manifest_used: bool,
     /// The metrics zone, declared in postconfiguration when the module is used.
     pub metrics: Option<crate::metrics::MetricsZone>,
     /// Filled by [`resolve_main`] in postconfiguration when L402 is used at all.
@@ -154,6 +156,12 @@ pub struct LocConf {
     /// The derived service name, set at configuration time for every paid location in nginx's
     /// location trees (`services.rs`).
     pub derived_service: OnceCell<String>,
+    /// `l402_manifest`: this location serves the discovery document.
+    pub manifest: bool,
+    /// `l402_manifest_hide`: keep this paid location out of the discovery document.
+    pub manifest_hide: Option<bool>,
+    /// The document of this location's server, set at postconfiguration (`discovery.rs`).
+    pub manifest_doc: Option<Arc<str>>,
     /// The conf this one was merged from: for an `if` or `limit_except` block, the enclosing
     /// location, whose derived service name it uses.
     pub parent: Option<std::ptr::NonNull<LocConf>>,
@@ -184,6 +192,9 @@ impl LocConf {
     }
     pub fn dry_run(&self) -> bool {
         self.dry_run.unwrap_or(false)
+    }
+    pub fn manifest_hide(&self) -> bool {
+        self.manifest_hide.unwrap_or(false)
     }
     pub fn allow_subrequests(&self) -> bool {
         self.allow_subrequests.unwrap_or(false)
@@ -230,6 +241,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.lnurl_addr.is_none() {
             self.lnurl_addr.clone_from(&prev.lnurl_addr);
+        }
+        if self.manifest_hide.is_none() {
+            self.manifest_hide = prev.manifest_hide;
         }
         self.parent = Some(std::ptr::NonNull::from(prev));
         Ok(())
