@@ -16,6 +16,7 @@
 //! run ends in a verdict within [`MAX_STEPS`] steps; the same facts and results give the same
 //! verdict.
 
+pub mod cors;
 mod facts;
 mod io;
 mod machine;
@@ -24,6 +25,7 @@ mod policy;
 mod reason;
 mod verdict;
 
+pub use cors::CorsOrigins;
 pub use facts::{Carriers, Facts, PriceFact};
 pub use io::{Failure, Invoiced, Io, IoResult, Payment};
 pub use machine::{resume, start, Env, Pending, Step, MAX_STEPS};

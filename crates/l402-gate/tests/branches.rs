@@ -928,3 +928,29 @@ fn reason_and_status_texts_are_stable() {
     .collect();
     assert_eq!(texts, ["free", "challenged", "paid", "refused", "pending", "rate_limited", "unavailable"]);
 }
+
+#[test]
+fn a_cors_preflight_is_answered_without_a_challenge_or_any_io() {
+    let cors = l402_gate::CorsOrigins::parse(&["https://app.example"]).unwrap();
+    let p = l402_gate::Policy { cors: Some(&cors), ..policy() };
+    let allowed = Req { origin: Some(b"https://app.example".to_vec()), preflight: true, ..Req::default() };
+    let o = run(&p, &allowed, no_io);
+    assert_eq!(o.verdict, Verdict::Preflight { allowed: true });
+    assert_eq!(o.verdict.status(), Some(Status::Preflight));
+    let other = Req { origin: Some(b"https://evil.example".to_vec()), preflight: true, ..Req::default() };
+    let o = run(&p, &other, no_io);
+    assert_eq!(o.verdict, Verdict::Preflight { allowed: false });
+    assert!(o.events.iter().any(|e| e.message.contains("not in \"l402_cors_origins\"")));
+    // Even with a credential, a preflight neither verifies nor claims.
+    let with_cred = Req { preflight: true, ..Req::auth(token().auth()) };
+    assert_eq!(run(&p, &with_cred, no_io).verdict, Verdict::Preflight { allowed: false });
+}
+
+#[test]
+fn without_an_allow_list_a_preflight_is_an_ordinary_request() {
+    let mut world = World::default();
+    let req = Req { origin: Some(b"https://app.example".to_vec()), preflight: true, ..Req::default() };
+    let o = run_in(&mut world, &policy(), &req);
+    assert_eq!(o.io_kinds(), ["invoice"]);
+    assert_eq!(o.verdict.status(), Some(Status::Challenged));
+}

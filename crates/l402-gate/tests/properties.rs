@@ -91,6 +91,7 @@ impl Scenario {
             invoice_expiry_secs: 600,
             legacy_lsat: self.legacy_lsat,
             dry_run: self.dry_run,
+            cors: None,
         }
     }
 

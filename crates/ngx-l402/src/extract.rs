@@ -34,6 +34,7 @@ pub unsafe fn policy<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf, settings:
         invoice_expiry_secs: lcf.invoice_expiry(),
         legacy_lsat: settings.legacy_lsat,
         dry_run: lcf.dry_run(),
+        cors: lcf.cors.as_deref(),
     }
 }
 
@@ -51,8 +52,15 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
         } else {
             HEX_MACAROON_HEADERS.iter().find_map(|name| crate::ffi::header_in(r, name))
         };
+        // CORS facts only where an allow-list is configured (no header walk otherwise).
+        let origin = lcf.cors.as_ref().and_then(|_| crate::ffi::header_in(r, "Origin"));
+        let preflight = origin.is_some()
+            && (*r).method == ngx::ffi::NGX_HTTP_OPTIONS as usize
+            && crate::ffi::header_in(r, "Access-Control-Request-Method").is_some();
         Facts {
             carriers: Carriers { authorization, hex_macaroon },
+            origin,
+            preflight,
             client_addr: (*(*r).connection).addr_text.as_bytes(),
             path: (*r).uri.as_bytes(),
             price: price(r, lcf),

@@ -23,6 +23,7 @@ mod access;
 mod backends;
 mod bridge;
 mod conf;
+mod cors;
 mod ctx;
 mod discovery;
 mod execute;

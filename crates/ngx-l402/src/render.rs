@@ -9,6 +9,7 @@ use l402_gate::{Challenge, Verdict};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t};
 
 use crate::ffi::{add_header_out, NGX_OK};
+use crate::cors;
 use crate::marks::{self, Mark};
 
 /// Header that states, in a few words, why a request was not served.
@@ -30,9 +31,14 @@ const PAYMENT_PENDING_RETRY_AFTER: Duration = Duration::from_secs(2);
 ///
 /// # Safety
 /// `r` is a live request on the main thread.
-pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t {
+pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict, cors_origin: Option<&[u8]>) -> ngx_int_t {
     // SAFETY: forwarded contract.
     unsafe {
+        if let Some(origin) = cors_origin {
+            if !cors::allow_origin(r, origin, matches!(verdict, Verdict::Preflight { allowed: true })) {
+                return INTERNAL_ERROR;
+            }
+        }
         match verdict {
             Verdict::Admitted(a) => {
                 if let Some(key) = a.claimed.filter(|&key| !marks::has(r, Mark::Claimed(key))) {
@@ -61,6 +67,8 @@ pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t
                 SERVICE_UNAVAILABLE
             }
             Verdict::Internal => INTERNAL_ERROR,
+            Verdict::Preflight { allowed: true } => cors::preflight(r),
+            Verdict::Preflight { allowed: false } => FORBIDDEN,
         }
     }
 }

@@ -153,6 +153,7 @@ pub fn policy() -> Policy<'static> {
         invoice_expiry_secs: 600,
         legacy_lsat: false,
         dry_run: false,
+        cors: None,
     }
 }
 
@@ -172,6 +173,8 @@ pub struct Req {
     pub price: PriceFact,
     pub claimed: Option<[u8; 16]>,
     pub already_challenged: bool,
+    pub origin: Option<Vec<u8>>,
+    pub preflight: bool,
     pub now_ms: u64,
 }
 
@@ -183,6 +186,8 @@ impl Default for Req {
             price: PriceFact::Msat(PRICE),
             claimed: None,
             already_challenged: false,
+            origin: None,
+            preflight: false,
             now_ms: NOW_MS,
         }
     }
@@ -218,6 +223,8 @@ impl Req {
             price: self.price.clone(),
             claimed: self.claimed,
             already_challenged: self.already_challenged,
+            origin: self.origin.as_deref(),
+            preflight: self.preflight,
             now_ms: self.now_ms,
         }
     }

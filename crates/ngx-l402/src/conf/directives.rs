@@ -63,8 +63,9 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_metrics", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_metrics, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_manifest", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_manifest, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_manifest_hide", HTTP_ANY | NGX_CONF_NOARGS, set_manifest_hide, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_cors_origins", HTTP_ANY | NGX_CONF_1MORE, set_cors_origins, NGX_HTTP_LOC_CONF_OFFSET),
 ];
-const CORE_LEN: usize = 25;
+const CORE_LEN: usize = 26;
 const LEN: usize = CORE_LEN + backends::directive_count() + 1;
 
 /// Every directive of the module: [`CORE`], then each backend entry's directives (context
@@ -165,6 +166,7 @@ handler!(set_fake_pay, LocConf, fake_pay);
 handler!(set_metrics, LocConf, metrics);
 handler!(set_manifest, LocConf, manifest);
 handler!(set_manifest_hide, LocConf, manifest_hide);
+handler!(set_cors_origins, LocConf, cors_origins);
 handler!(set_root_key_file, MainConf, root_key_file);
 handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
@@ -384,6 +386,15 @@ fn manifest(cf: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(
 
 fn manifest_hide(_: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
     once(&mut lcf.manifest_hide, true)
+}
+
+fn cors_origins(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let values = args
+        .iter()
+        .map(|a| std::str::from_utf8(a.as_bytes()).map_err(|_| "has a value that is not valid UTF-8".to_owned()))
+        .collect::<Result<Vec<&str>, String>>()?;
+    let origins = l402_gate::CorsOrigins::parse(&values)?;
+    once(&mut lcf.cors, std::sync::Arc::new(origins))
 }
 
 fn root_key_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {

@@ -156,6 +156,8 @@ pub struct LocConf {
     /// The derived service name, set at configuration time for every paid location in nginx's
     /// location trees (`services.rs`).
     pub derived_service: OnceCell<String>,
+    /// `l402_cors_origins`: browsers of these origins may call the location.
+    pub cors: Option<Arc<l402_gate::CorsOrigins>>,
     /// `l402_manifest`: this location serves the discovery document.
     pub manifest: bool,
     /// `l402_manifest_hide`: keep this paid location out of the discovery document.
@@ -241,6 +243,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.lnurl_addr.is_none() {
             self.lnurl_addr.clone_from(&prev.lnurl_addr);
+        }
+        if self.cors.is_none() {
+            self.cors.clone_from(&prev.cors);
         }
         if self.manifest_hide.is_none() {
             self.manifest_hide = prev.manifest_hide;
