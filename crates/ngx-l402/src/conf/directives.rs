@@ -64,8 +64,10 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_manifest", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_manifest, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_manifest_hide", HTTP_ANY | NGX_CONF_NOARGS, set_manifest_hide, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_cors_origins", HTTP_ANY | NGX_CONF_1MORE, set_cors_origins, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_realm", HTTP_ANY | NGX_CONF_TAKE1, set_service, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_log_format", HTTP_ANY | NGX_CONF_TAKE1, set_log_format, NGX_HTTP_LOC_CONF_OFFSET),
 ];
-const CORE_LEN: usize = 26;
+const CORE_LEN: usize = 28;
 const LEN: usize = CORE_LEN + backends::directive_count() + 1;
 
 /// Every directive of the module: [`CORE`], then each backend entry's directives (context
@@ -167,6 +169,7 @@ handler!(set_metrics, LocConf, metrics);
 handler!(set_manifest, LocConf, manifest);
 handler!(set_manifest_hide, LocConf, manifest_hide);
 handler!(set_cors_origins, LocConf, cors_origins);
+handler!(set_log_format, LocConf, log_format);
 handler!(set_root_key_file, MainConf, root_key_file);
 handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
@@ -386,6 +389,15 @@ fn manifest(cf: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(
 
 fn manifest_hide(_: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
     once(&mut lcf.manifest_hide, true)
+}
+
+fn log_format(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let json = match arg(args)? {
+        "json" => true,
+        "text" => false,
+        other => return Err(format!("takes \"json\" or \"text\", not \"{}\"", shown(other))),
+    };
+    once(&mut lcf.log_json, json)
 }
 
 fn cors_origins(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {

@@ -156,6 +156,8 @@ pub struct LocConf {
     /// The derived service name, set at configuration time for every paid location in nginx's
     /// location trees (`services.rs`).
     pub derived_service: OnceCell<String>,
+    /// `l402_log_format json`: one JSON line per decided request (`l402_gate::log_line`).
+    pub log_json: Option<bool>,
     /// `l402_cors_origins`: browsers of these origins may call the location.
     pub cors: Option<Arc<l402_gate::CorsOrigins>>,
     /// `l402_manifest`: this location serves the discovery document.
@@ -194,6 +196,9 @@ impl LocConf {
     }
     pub fn dry_run(&self) -> bool {
         self.dry_run.unwrap_or(false)
+    }
+    pub fn log_json(&self) -> bool {
+        self.log_json.unwrap_or(false)
     }
     pub fn manifest_hide(&self) -> bool {
         self.manifest_hide.unwrap_or(false)
@@ -243,6 +248,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.lnurl_addr.is_none() {
             self.lnurl_addr.clone_from(&prev.lnurl_addr);
+        }
+        if self.log_json.is_none() {
+            self.log_json = prev.log_json;
         }
         if self.cors.is_none() {
             self.cors.clone_from(&prev.cors);
