@@ -19,6 +19,7 @@
 pub mod cors;
 mod facts;
 mod io;
+pub mod grpc;
 pub mod log_line;
 mod machine;
 pub mod method;
