@@ -46,7 +46,10 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
     // SAFETY: forwarded contract; header storage, `uri` and `addr_text` belong to the request.
     unsafe {
         let auth = (*r).headers_in.authorization;
-        let authorization = (!auth.is_null()).then(|| (*auth).value.as_bytes());
+        let authorization = match (!auth.is_null()).then(|| (*auth).value.as_bytes()) {
+            None => lcf.query_credential.as_deref().and_then(|name| query_credential(r, name)),
+            header => header,
+        };
         let hex_macaroon = if authorization.is_some_and(l402_core::credential::is_l402_scheme) {
             None
         } else {
@@ -68,6 +71,21 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
             already_challenged: marks::has(r, marks::Mark::PaymentRequired),
             now_ms: now_ms(),
         }
+    }
+}
+
+/// `l402_query_credential`: the named query parameter as an `Authorization` value, copied into
+/// the request pool (it lives as long as the request).
+unsafe fn query_credential<'a>(r: *mut ngx_http_request_t, name: &str) -> Option<&'a [u8]> {
+    // SAFETY: live request; the copy is in its pool.
+    unsafe {
+        let value = l402_core::credential::query::as_authorization((*r).args.as_bytes(), name.as_bytes())?;
+        let p = ngx::ffi::ngx_pnalloc((*r).pool, value.len()).cast::<u8>();
+        if p.is_null() {
+            return None;
+        }
+        std::ptr::copy_nonoverlapping(value.as_ptr(), p, value.len());
+        Some(std::slice::from_raw_parts(p, value.len()))
     }
 }
 

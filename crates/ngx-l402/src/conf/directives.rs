@@ -66,8 +66,9 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_cors_origins", HTTP_ANY | NGX_CONF_1MORE, set_cors_origins, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_realm", HTTP_ANY | NGX_CONF_TAKE1, set_service, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_log_format", HTTP_ANY | NGX_CONF_TAKE1, set_log_format, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_query_credential", HTTP_ANY | NGX_CONF_TAKE1, set_query_credential, NGX_HTTP_LOC_CONF_OFFSET),
 ];
-const CORE_LEN: usize = 28;
+const CORE_LEN: usize = 29;
 const LEN: usize = CORE_LEN + backends::directive_count() + 1;
 
 /// Every directive of the module: [`CORE`], then each backend entry's directives (context
@@ -170,6 +171,7 @@ handler!(set_manifest, LocConf, manifest);
 handler!(set_manifest_hide, LocConf, manifest_hide);
 handler!(set_cors_origins, LocConf, cors_origins);
 handler!(set_log_format, LocConf, log_format);
+handler!(set_query_credential, LocConf, query_credential);
 handler!(set_root_key_file, MainConf, root_key_file);
 handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
@@ -389,6 +391,15 @@ fn manifest(cf: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(
 
 fn manifest_hide(_: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
     once(&mut lcf.manifest_hide, true)
+}
+
+fn query_credential(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let ok = (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !ok {
+        return Err(format!("\"{}\" is not a query parameter name: use 1 to 64 letters, digits, '-', '_' or '.'", shown(v)));
+    }
+    once(&mut lcf.query_credential, std::sync::Arc::from(v))
 }
 
 fn log_format(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {

@@ -156,6 +156,8 @@ pub struct LocConf {
     /// The derived service name, set at configuration time for every paid location in nginx's
     /// location trees (`services.rs`).
     pub derived_service: OnceCell<String>,
+    /// `l402_query_credential name`: a credential may come in this query parameter.
+    pub query_credential: Option<Arc<str>>,
     /// `l402_log_format json`: one JSON line per decided request (`l402_gate::log_line`).
     pub log_json: Option<bool>,
     /// `l402_cors_origins`: browsers of these origins may call the location.
@@ -248,6 +250,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.lnurl_addr.is_none() {
             self.lnurl_addr.clone_from(&prev.lnurl_addr);
+        }
+        if self.query_credential.is_none() {
+            self.query_credential.clone_from(&prev.query_credential);
         }
         if self.log_json.is_none() {
             self.log_json = prev.log_json;
