@@ -8,16 +8,14 @@ use std::sync::Arc;
 
 use l402_discovery::{Manifest, PaymentMethod, Price, Route, ServiceInfo, TokenUses};
 use l402_usage::UsePolicy;
-use ngx::ffi::{ngx_conf_t, ngx_http_discard_request_body, ngx_http_request_t, ngx_int_t, NGX_HTTP_GET, NGX_HTTP_HEAD};
+use ngx::ffi::{ngx_conf_t, ngx_http_request_t, ngx_int_t};
 use ngx::http::HttpModuleLocationConf;
 
 use crate::conf::{env, LocConf, MainConf, Price as ConfPrice};
-use crate::ffi::NGX_OK;
 use crate::loc_tree::{children, l402_conf, modifier, servers, Clcf, MAX_DEPTH};
 use crate::render::INTERNAL_ERROR;
 use crate::{respond, Module};
 
-const NOT_ALLOWED: ngx_int_t = 405;
 /// Longest location name copied into the document.
 const MAX_PATH: usize = 1024;
 
@@ -161,11 +159,7 @@ pub unsafe extern "C" fn manifest_handler(r: *mut ngx_http_request_t) -> ngx_int
 unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: live request on the main thread.
     unsafe {
-        if (*r).method & (NGX_HTTP_GET | NGX_HTTP_HEAD) as usize == 0 {
-            return NOT_ALLOWED;
-        }
-        let rc = ngx_http_discard_request_body(r);
-        if rc != NGX_OK {
+        if let Err(rc) = respond::get_only(r) {
             return rc;
         }
         let doc = Module::location_conf(&*r).and_then(|l| l.manifest_doc.as_deref().map(str::to_owned));

@@ -3,8 +3,7 @@
 //! Enabled only where the operator writes the directive; refused unless the backend is fake.
 
 use ngx::ffi::{
-    ngx_http_arg, ngx_http_discard_request_body, ngx_http_request_t, ngx_int_t, ngx_str_t, NGX_HTTP_GET,
-    NGX_HTTP_HEAD, NGX_LOG_INFO,
+    ngx_http_arg, ngx_http_request_t, ngx_int_t, ngx_str_t, NGX_LOG_INFO,
 };
 use ngx::http::HttpModuleMainConf;
 
@@ -13,7 +12,6 @@ use crate::render::{INTERNAL_ERROR, REASON_HEADER};
 use crate::{respond, Module};
 
 const BAD_REQUEST: ngx_int_t = 400;
-const NOT_ALLOWED: ngx_int_t = 405;
 /// Longer than any invoice the fake backend issues, percent-encoded.
 const MAX_ARG: usize = 8 * 1024;
 
@@ -29,11 +27,7 @@ pub unsafe extern "C" fn fake_pay_handler(r: *mut ngx_http_request_t) -> ngx_int
 unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: live request on the main thread.
     unsafe {
-        if (*r).method & (NGX_HTTP_GET | NGX_HTTP_HEAD) as usize == 0 {
-            return NOT_ALLOWED;
-        }
-        let rc = ngx_http_discard_request_body(r);
-        if rc != NGX_OK {
+        if let Err(rc) = respond::get_only(r) {
             return rc;
         }
         let settings = Module::main_conf(&*r).and_then(|m| m.settings.as_deref());
@@ -48,7 +42,8 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         if arg.len > MAX_ARG {
             return refuse(r, "invoice parameter too long");
         }
-        let Some(invoice) = percent_decode(arg.as_bytes()) else {
+        let invoice = l402_core::credential::query::percent_decode(arg.as_bytes()).and_then(|b| String::from_utf8(b).ok());
+        let Some(invoice) = invoice else {
             return refuse(r, "invoice parameter is not valid text");
         };
         match l402_fake::pay(secret, &invoice) {
@@ -65,29 +60,4 @@ unsafe fn refuse(r: *mut ngx_http_request_t, reason: &'static str) -> ngx_int_t 
         add_header_out(r, REASON_HEADER, reason.as_bytes());
     }
     BAD_REQUEST
-}
-
-/// Query-string decoding (`%XX`, `+` as space). None for invalid escapes or non-UTF-8.
-fn percent_decode(input: &[u8]) -> Option<String> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match b {
-            b'%' => {
-                let hex = input.get(i + 1..i + 3)?;
-                let s = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(s, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }

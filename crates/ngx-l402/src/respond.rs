@@ -8,6 +8,26 @@ use ngx::ffi::{
 
 use crate::ffi::{add_header_out, NGX_ERROR, NGX_OK};
 
+const NOT_ALLOWED: ngx_int_t = 405;
+
+/// The start of a content handler that answers `GET` and `HEAD` only: `Err(code)` to return
+/// (405 for other methods, or the request body could not be discarded).
+///
+/// # Safety
+/// `r` is a live request on the main thread, in a content handler.
+pub unsafe fn get_only(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if (*r).method & (ngx::ffi::NGX_HTTP_GET | ngx::ffi::NGX_HTTP_HEAD) as usize == 0 {
+            return Err(NOT_ALLOWED);
+        }
+        match ngx::ffi::ngx_http_discard_request_body(r) {
+            NGX_OK => Ok(()),
+            rc => Err(rc),
+        }
+    }
+}
+
 /// Answers 200 with `body` (not cached by clients or proxies).
 ///
 /// # Safety

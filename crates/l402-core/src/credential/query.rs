@@ -3,6 +3,7 @@
 //! section 2.1; `+` as a space, as forms send it). Opt-in per location, since URLs reach access
 //! logs and proxies: [`redact`] gives the request URI without the value, for logs.
 
+use crate::encoding::hex_value;
 use crate::limits::MAX_AUTHORIZATION_BYTES;
 
 /// The decoded value of the first `name=` parameter of `args` (the part after `?`), as the
@@ -16,15 +17,24 @@ pub fn as_authorization(args: &[u8], name: &[u8]) -> Option<Vec<u8>> {
     if raw.is_empty() || raw.len() > MAX_AUTHORIZATION_BYTES {
         return None;
     }
-    let mut out = Vec::with_capacity(5 + raw.len());
+    let decoded = percent_decode(raw)?;
+    let mut out = Vec::with_capacity(5 + decoded.len());
     out.extend_from_slice(b"L402 ");
+    out.extend_from_slice(&decoded);
+    Some(out)
+}
+
+/// Query-string decoding: `%XX` escapes and `+` as a space (RFC 3986 section 2.1, HTML forms).
+/// `None` for a malformed escape.
+pub fn percent_decode(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
         match b {
             b'%' => {
-                let hi = hex_digit(*raw.get(i + 1)?)?;
-                let lo = hex_digit(*raw.get(i + 2)?)?;
-                out.push(hi << 4 | lo);
+                let hi = hex_value(*raw.get(i + 1)?)?;
+                let lo = hex_value(*raw.get(i + 2)?)?;
+                out.push((hi << 4) | lo);
                 i += 3;
             }
             b'+' => {
@@ -64,15 +74,6 @@ fn split_pair(pair: &[u8]) -> (&[u8], &[u8]) {
     match pair.iter().position(|&b| b == b'=') {
         Some(at) => (&pair[..at], &pair[at + 1..]),
         None => (pair, &[]),
-    }
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
     }
 }
 

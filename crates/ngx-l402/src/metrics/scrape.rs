@@ -5,14 +5,12 @@
 use l402_metrics::catalogue as c;
 use l402_metrics::exposition::{render, CONTENT_TYPE};
 use l402_metrics::{Sample, Series};
-use ngx::ffi::{ngx_http_discard_request_body, ngx_http_request_t, ngx_int_t, NGX_HTTP_GET, NGX_HTTP_HEAD};
+use ngx::ffi::{ngx_http_request_t, ngx_int_t};
 use ngx::http::HttpModuleMainConf;
 
-use crate::ffi::NGX_OK;
 use crate::render::INTERNAL_ERROR;
 use crate::{respond, Module};
 
-const NOT_ALLOWED: ngx_int_t = 405;
 
 /// # Safety
 /// Content handler called by nginx with a live request.
@@ -26,11 +24,7 @@ pub unsafe extern "C" fn metrics_handler(r: *mut ngx_http_request_t) -> ngx_int_
 unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: live request on the main thread.
     unsafe {
-        if (*r).method & (NGX_HTTP_GET | NGX_HTTP_HEAD) as usize == 0 {
-            return NOT_ALLOWED;
-        }
-        let rc = ngx_http_discard_request_body(r);
-        if rc != NGX_OK {
+        if let Err(rc) = respond::get_only(r) {
             return rc;
         }
         let Some(table) = super::table() else {
