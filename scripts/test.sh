@@ -4,6 +4,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/install-deps.sh" test
+# promtool, which install-deps.sh took from Debian's prometheus package (test_metrics.py).
+export L402_PROMTOOL=${L402_PROMTOOL:-${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}/promtool/promtool}
 
 echo "==> build (release)"
 "$root/scripts/build.sh"
