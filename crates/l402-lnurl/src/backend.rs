@@ -239,26 +239,7 @@ fn usable_verify(inner: &Inner, doc: &PayRequest, verify: Option<&str>) -> Optio
     (allowed && url.as_str().len() <= LookupRef::MAX_EXTRA).then_some(url)
 }
 
-/// Bounds a call to the payee a little under `timeout` (the caller's own bound, which would
-/// report the backend but not the payee), so that a slow payee is named in the error.
-async fn bounded<T>(
-    inner: &Inner,
-    what: &str,
-    call: impl std::future::Future<Output = Result<T, BackendError>>,
-) -> Result<T, BackendError> {
-    let limit = inner.config.timeout / 10 * 9;
-    match tokio::time::timeout(limit, call).await {
-        Ok(r) => r,
-        Err(_) => Err(inner.unavailable(format!("{what}: no complete reply within {} ms", limit.as_millis()))),
-    }
-}
-
 async fn create(inner: Arc<Inner>, req: InvoiceRequest) -> Result<Invoice, BackendError> {
-    let i = Arc::clone(&inner);
-    bounded(&i, "invoice", create_unbounded(inner, req)).await
-}
-
-async fn create_unbounded(inner: Arc<Inner>, req: InvoiceRequest) -> Result<Invoice, BackendError> {
     if req.amount_msat == 0 {
         return Err(inner.rejected("an amount of 0 msat cannot be paid"));
     }
@@ -314,12 +295,7 @@ async fn create_unbounded(inner: Arc<Inner>, req: InvoiceRequest) -> Result<Invo
     Ok(invoice)
 }
 
-async fn lookup(inner: Arc<Inner>, r: LookupRef) -> Result<Settlement, BackendError> {
-    let i = Arc::clone(&inner);
-    bounded(&i, "verify", lookup_unbounded(inner, r)).await
-}
-
-async fn lookup_unbounded(inner: Arc<Inner>, lookup: LookupRef) -> Result<Settlement, BackendError> {
+async fn lookup(inner: Arc<Inner>, lookup: LookupRef) -> Result<Settlement, BackendError> {
     if lookup.is_hash_only() {
         // A payment hash alone does not tell where to ask (LUD-21 gives a URL per invoice).
         return Ok(Settlement::Unknown);
