@@ -279,7 +279,8 @@ def expect_503(n, payee, needle=None, tries=2):
         assert r.status_code == 503, (r.status_code, r.headers, n.error_log()[-2000:])
         assert int(r.headers["Retry-After"]) >= 1
     log = n.error_log()
-    assert f"payee {payee.address('alice')}" in log, log[-2000:]
+    if "no reply within" not in (needle or ""):
+        assert f"payee {payee.address('alice')}" in log, log[-2000:]
     if needle:
         assert needle in log, log[-2000:]
     return log
@@ -290,7 +291,9 @@ HOSTILE = [
     ("fault", "pay-request-error", "payRequest"),
     ("fault", "huge-body", None),
     ("fault", "endless-body", None),
-    ("fault", "slow-drip", None),
+    # A timeout is reported by the backend's name and the limit (BackendError::Timeout has no
+    # room for the payee); see expect_503.
+    ("fault", "slow-drip", "lnurl: no reply within 2000 ms"),
     ("fault", "redirect-other-host", None),
     ("fault", "mainnet-invoice", None),
     ("fault", "expired-invoice", None),
