@@ -101,9 +101,9 @@ impl NwcBackend {
     }
 
     /// Connects if never started (waiting for the connection until `deadline`); when started
-    /// but not connected, fails at once.
+    /// but not connected, or stopped, fails at once.
     async fn ready(&self, deadline: Instant) -> Result<WalletInfo, BackendError> {
-        if !self.relay.is_running() {
+        if self.relay.link() == Link::Idle {
             self.relay.ensure_running();
             self.relay.wait_up(deadline).await?;
         }

@@ -3,7 +3,7 @@
 //!
 //! At each connection, before any request is accepted, the task fetches the wallet's info
 //! event (kind 13194) and opens one long-lived subscription for the responses addressed to
-//! us (kind 23195, `authors` = wallet, `#p` = our key), waiting for its `EOSE`. Calls then
+//! us (kind 23195, `#p` = our key), waiting for its `EOSE`. Calls then
 //! publish a request (`["EVENT", …]`), wait for the relay's `OK` and for the response whose
 //! `e` tag names the request. A response is delivered only if it is a kind 23195 event by the
 //! wallet, `p`-tagged to us, with a valid id and signature; anything else is counted as ignored.
@@ -417,9 +417,10 @@ async fn connect(shared: &Shared, relay: &RelayUrl) -> Result<(Ws, WalletInfo), 
     };
 
     let since = now_unix().saturating_sub(RESPONSE_SINCE_SLACK_SECS);
+    // No `authors`: the author is checked here (the relay is not trusted to filter), and
+    // responses signed by another key are counted as ignored.
     let filter = json!({
         "kinds": [KIND_RESPONSE],
-        "authors": [wallet],
         "#p": [shared.keys.public_key().to_hex()],
         "since": since,
     });
