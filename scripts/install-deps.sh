@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages a step needs, only when something is missing.
 #   install-deps.sh build   compilers and headers for nginx + bindgen
-#   install-deps.sh test    + redis, wrk, python venv, node packages for interop tests
+#   install-deps.sh test    + redis, wrk, python venv, chromium, promtool, node packages for interop tests
 #   install-deps.sh bench   + valgrind
 set -euo pipefail
 what=${1:-build}
@@ -9,6 +9,8 @@ what=${1:-build}
 # faketime: the tests move nginx's clock forward (claims that must outlive a token's caveats).
 pkgs=(clang libclang-dev libpcre2-dev libssl-dev zlib1g-dev pkg-config make gcc protobuf-compiler)
 [ "$what" = test ] || [ "$what" = bench ] && pkgs+=(redis-server wrk python3-venv curl bc openssl faketime)
+# chromium: the browser tests (tests/integration/test_browser_cors.py, headless).
+[ "$what" = test ] && pkgs+=(chromium)
 # valgrind: make bench-instructions counts instructions per request under callgrind.
 [ "$what" = bench ] && pkgs+=(valgrind)
 missing=()
@@ -31,5 +33,19 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
     rm -rf "$relay_venv"
     python3 -m venv "$relay_venv"
     "$relay_venv/bin/pip" install --quiet --disable-pip-version-check 'nostr-relay==1.14'
+  fi
+fi
+
+# promtool, to check the module's Prometheus output (tests/integration/test_metrics.py): taken
+# out of Debian's prometheus package without installing it (no service, no user, no port).
+if [ "$what" = test ]; then
+  promtool=${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}/promtool/promtool
+  if ! "$promtool" --version >/dev/null 2>&1; then
+    echo "==> promtool from Debian's prometheus package"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null && dpkg-deb -x prometheus_*.deb x)
+    mkdir -p "$(dirname "$promtool")"
+    cp "$tmp/x/usr/bin/promtool" "$promtool"
+    rm -rf "$tmp"
   fi
 fi

@@ -90,7 +90,7 @@ http {{
         self.env = dict(os.environ)
         for k in ("ROOT_KEY", "LN_CLIENT_TYPE", "REDIS_URL", "LND_ADDRESS", "MACAROON_FILE_PATH",
                   "CERT_FILE_PATH", "CLN_LIGHTNING_RPC_FILE_PATH", "ECLAIR_ADDRESS",
-                  "ECLAIR_PASSWORD", "BOLT12_OFFER"):
+                  "ECLAIR_PASSWORD", "BOLT12_OFFER", "LNURL_ADDRESS", "LNURL_NETWORK", "NWC_URI"):
             self.env.pop(k, None)
         self.env.update(env or {})
         self.proc = None

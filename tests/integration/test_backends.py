@@ -476,7 +476,7 @@ def test_eclair_config_errors_never_echo_the_password(make_nginx, eclair, tmp_pa
     assert ECLAIR_PASSWORD not in out
 
 
-@pytest.mark.parametrize("name", ["LNURL", "NWC", "LNC"])
+@pytest.mark.parametrize("name", ["NWC", "LNC"])
 def test_other_seed_backends_not_supported_yet(make_nginx, name):
     out = config_error(make_nginx, server(""), env={"LN_CLIENT_TYPE": name})
     assert "not supported by this build yet" in out

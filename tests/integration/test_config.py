@@ -88,7 +88,10 @@ def test_short_key_file(tmp_path):
 
 
 @pytest.mark.parametrize("env,needle", [
-    ({"LN_CLIENT_TYPE": "LNURL"}, "LN_CLIENT_TYPE=LNURL is not supported"),
+    ({"LN_CLIENT_TYPE": "LNURL"}, "LNURL_ADDRESS"),
+    ({"LN_CLIENT_TYPE": "LNURL", "LNURL_ADDRESS": "not-an-address"}, "environment variable LNURL_ADDRESS: payee is not"),
+    ({"LN_CLIENT_TYPE": "LNURL", "LNURL_ADDRESS": "http://pay.example/lnurlp/a"}, "l402_lnurl_allow_http"),
+    ({"LN_CLIENT_TYPE": "LNURL", "LNURL_ADDRESS": "a@pay.example", "LNURL_NETWORK": "dogecoin"}, "LNURL network"),
     ({"LN_CLIENT_TYPE": "LND"}, "LND_ADDRESS"),
     ({"LN_CLIENT_TYPE": "bogus"}, "not a known backend"),
     ({"ROOT_KEY": "short"}, "ROOT_KEY"),

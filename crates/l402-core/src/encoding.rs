@@ -18,7 +18,7 @@ pub fn hex_encode(bytes: &[u8]) -> String {
     out
 }
 
-fn hex_value(digit: u8) -> Option<u8> {
+pub(crate) fn hex_value(digit: u8) -> Option<u8> {
     match digit {
         b'0'..=b'9' => Some(digit - b'0'),
         b'a'..=b'f' => Some(digit - b'a' + 10),

@@ -4,7 +4,7 @@
 //! Three is also the most npm `macaroon` 3.0.4 can re-serialize (its `exportBinary`
 //! fails from four caveats on; fixed only in js-macaroon's git master).
 
-use crate::caveat::{capabilities_predicate, services_predicate, valid_until_predicate};
+use crate::caveat::{capabilities_predicate, lookup_predicate, services_predicate, valid_until_predicate, MAX_LOOKUP_BYTES};
 use crate::identifier::Identifier;
 use crate::keys::KeyRing;
 use crate::limits::{MAX_CAPABILITIES_BYTES, MAX_SERVICE_NAME_BYTES};
@@ -28,6 +28,9 @@ pub struct MintParams<'a> {
     pub valid_until: Option<u64>,
     /// Comma list of capabilities; see [`is_valid_capability_list`].
     pub capabilities: Option<&'a str>,
+    /// Where the backend finds the invoice again, when the payment hash alone does not tell
+    /// (an LNURL payee's verify URL, at most [`MAX_LOOKUP_BYTES`]; a longer one is left out).
+    pub lookup: Option<&'a [u8]>,
 }
 
 impl KeyRing {
@@ -49,6 +52,10 @@ impl KeyRing {
             identifier.encode().to_vec(),
             Some(MINT_LOCATION.to_vec()),
         );
+        // First, so that a client-appended caveat can never stand in for it.
+        if let Some(lookup) = p.lookup.filter(|l| !l.is_empty() && l.len() <= MAX_LOOKUP_BYTES) {
+            mac.add_first_party_caveat(&lookup_predicate(lookup));
+        }
         mac.add_first_party_caveat(&services_predicate(p.service, BASE_TIER));
         if let Some(capabilities) = p.capabilities {
             mac.add_first_party_caveat(&capabilities_predicate(p.service, capabilities));

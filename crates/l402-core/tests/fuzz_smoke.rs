@@ -70,6 +70,7 @@ fn seeds() -> (Vec<Vec<u8>>, [u8; 32]) {
         service: "svc",
         valid_until: Some(2_000_000_000),
         capabilities: Some("read,write"),
+        lookup: None,
     });
     let token_key = ring.minting_token_root_key(&[7; 32]);
     let mut paid = mac.clone();

@@ -101,6 +101,7 @@ fn arb_minted() -> impl Strategy<Value = Minted> {
                     service: &service,
                     valid_until,
                     capabilities: capabilities.as_deref(),
+                    lookup: None,
                 });
                 Minted {
                     ring_keys,

@@ -123,6 +123,7 @@ fn section_3_mint_matches_aperture_shape() {
         service: SERVICE,
         valid_until: Some(4102444800),
         capabilities: Some("add,subtract"),
+        lookup: None,
     });
     let bytes = minted.encode_v2();
     let vector = Macaroon::decode(&bytes).unwrap();

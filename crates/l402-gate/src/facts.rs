@@ -38,6 +38,10 @@ pub struct Facts<'a> {
     /// This request was already answered 402 and an `error_page 402` led it here: the error
     /// page is served under that answer, never a second invoice.
     pub already_challenged: bool,
+    /// The `Origin` header, if any (CORS).
+    pub origin: Option<&'a [u8]>,
+    /// A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+    pub preflight: bool,
     /// Milliseconds since the Unix epoch: the one clock of the decision.
     pub now_ms: u64,
 }

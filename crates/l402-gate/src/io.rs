@@ -27,6 +27,8 @@ pub enum Io {
     /// Whether the invoice of a macaroon presented without preimage is settled.
     Lookup {
         payment_hash: [u8; 32],
+        /// The backend's own reference minted into the token (`l402_core::Unpaid::lookup`).
+        lookup: Option<Box<[u8]>>,
         /// How long a "settled" answer may be remembered (the token's effective expiry).
         valid_until: Option<u64>,
     },
@@ -62,6 +64,9 @@ pub struct Invoiced {
     pub bolt12: bool,
     /// Fresh random bytes for the token id (randomness is an input, like time).
     pub nonce: [u8; l402_core::terms::NONCE_LEN],
+    /// What the backend needs besides the payment hash to find the invoice again (an LNURL
+    /// verify URL); minted into the token.
+    pub lookup: Option<Vec<u8>>,
 }
 
 /// The answer to an [`Io`], of the same kind.

@@ -16,14 +16,18 @@
 //! run ends in a verdict within [`MAX_STEPS`] steps; the same facts and results give the same
 //! verdict.
 
+pub mod cors;
 mod facts;
 mod io;
+pub mod grpc;
+pub mod log_line;
 mod machine;
 pub mod method;
 mod policy;
 mod reason;
 mod verdict;
 
+pub use cors::CorsOrigins;
 pub use facts::{Carriers, Facts, PriceFact};
 pub use io::{Failure, Invoiced, Io, IoResult, Payment};
 pub use machine::{resume, start, Env, Pending, Step, MAX_STEPS};

@@ -83,6 +83,18 @@ pub fn start(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>) -> Step 
     if facts.already_challenged {
         return Step::Done(Verdict::AlreadyChallenged, Vec::new());
     }
+    if let (true, Some(cors)) = (facts.preflight, policy.cors) {
+        // A preflight carries no credential and buys nothing: never a challenge or an invoice.
+        let allowed = facts.origin.is_some_and(|o| cors.allows(o));
+        let events = match allowed {
+            true => Vec::new(),
+            false => vec![Event {
+                level: Level::Info,
+                message: "l402: CORS preflight from an origin not in \"l402_cors_origins\": 403".to_owned(),
+            }],
+        };
+        return Step::Done(Verdict::Preflight { allowed }, events);
+    }
     let run = Run { env, policy, facts, events: Vec::new(), steps: 0 };
     let Some(presented) = l402::recognise(&facts.carriers) else {
         return run.challenge(None);
@@ -95,10 +107,14 @@ pub fn start(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>) -> Step 
             if presented.source == l402_core::verify::CredentialSource::Authorization && policy.auto_detect =>
         {
             match l402::verify_unpaid(run.env.keys, presented, policy.service, facts.now()) {
-                Ok(unpaid) => run.io(
-                    Stage::Detect(unpaid),
-                    Io::Lookup { payment_hash: unpaid.payment_hash(), valid_until: unpaid.valid_until() },
-                ),
+                Ok(unpaid) => {
+                    let io = Io::Lookup {
+                        payment_hash: unpaid.payment_hash(),
+                        lookup: unpaid.lookup().map(Into::into),
+                        valid_until: unpaid.valid_until(),
+                    };
+                    run.io(Stage::Detect(unpaid), io)
+                }
                 Err(reason) => run.challenge(Some(reason)),
             }
         }
@@ -212,6 +228,7 @@ impl Run<'_, '_, '_, '_> {
                 Verdict::Unavailable { cause, .. } => format!("would answer 503: {}", cause.text()),
                 Verdict::Internal => "would answer 500".to_owned(),
                 Verdict::AlreadyChallenged => "would serve the error page".to_owned(),
+                Verdict::Preflight { .. } => "would answer the CORS preflight".to_owned(),
             };
             self.log(Level::Info, format!("l402: dry run: {would}"));
         }

@@ -32,4 +32,6 @@ pub struct Policy<'a> {
     pub legacy_lsat: bool,
     /// `l402_dry_run`: decide and report, never block, claim, count or create an invoice.
     pub dry_run: bool,
+    /// `l402_cors_origins`: browsers of these origins may call the location.
+    pub cors: Option<&'a crate::CorsOrigins>,
 }

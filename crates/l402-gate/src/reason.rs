@@ -39,8 +39,69 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// A metric label value: a short snake_case code, never input.
+    pub fn label(&self) -> &'static str {
+        use Rejection as R;
+        match self {
+            Reason::Credential(_) => "malformed",
+            Reason::Rejected(r) => match r {
+                R::NotL402Identifier => "not_l402",
+                R::MissingPreimage => "missing_preimage",
+                R::PreimageMismatch | R::PreimageCaveatDisagrees => "wrong_preimage",
+                R::SignatureMismatch => "bad_signature",
+                R::ThirdPartyCaveat => "third_party_caveat",
+                R::CaveatWidens => "caveat_widens",
+                R::MalformedCaveat => "malformed_caveat",
+                R::WrongService => "wrong_service",
+                R::Expired => "expired",
+            },
+            Reason::UsedUp => "used_up",
+            Reason::Underpaid => "underpaid",
+            Reason::NoTerms => "no_terms",
+            Reason::InvoiceGone => "invoice_gone",
+            Reason::PaymentPending => "payment_pending",
+            Reason::RateLimited => "rate_limited",
+        }
+    }
+}
+
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_short_snake_case_codes() {
+        use Rejection as R;
+        let all = [
+            Reason::Credential(CredentialError::TooLong),
+            Reason::Rejected(R::NotL402Identifier),
+            Reason::Rejected(R::MissingPreimage),
+            Reason::Rejected(R::PreimageMismatch),
+            Reason::Rejected(R::SignatureMismatch),
+            Reason::Rejected(R::ThirdPartyCaveat),
+            Reason::Rejected(R::PreimageCaveatDisagrees),
+            Reason::Rejected(R::CaveatWidens),
+            Reason::Rejected(R::MalformedCaveat),
+            Reason::Rejected(R::WrongService),
+            Reason::Rejected(R::Expired),
+            Reason::UsedUp,
+            Reason::Underpaid,
+            Reason::NoTerms,
+            Reason::InvoiceGone,
+            Reason::PaymentPending,
+            Reason::RateLimited,
+        ];
+        for r in all {
+            let l = r.label();
+            assert!(!l.is_empty() && l.len() <= 24, "{l}");
+            assert!(l.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()), "{l}");
+        }
     }
 }

@@ -17,6 +17,17 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// A metric label value.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Cause::Backend => "backend",
+            Cause::BackendTimeout => "backend_timeout",
+            Cause::Store => "store",
+            Cause::StoreFull => "store_full",
+            Cause::Price => "price",
+        }
+    }
+
     pub fn text(&self) -> &'static str {
         match self {
             Cause::Backend => "payment backend unavailable",
@@ -78,6 +89,9 @@ pub enum Verdict {
     /// An `error_page 402` led an answered request here: serve the error page under the
     /// challenge already sent.
     AlreadyChallenged,
+    /// A CORS preflight under `l402_cors_origins`: 204 with the CORS headers for an allowed
+    /// origin, 403 otherwise; never a challenge.
+    Preflight { allowed: bool },
 }
 
 /// `$l402_status`.
@@ -90,6 +104,7 @@ pub enum Status {
     Pending,
     RateLimited,
     Unavailable,
+    Preflight,
 }
 
 impl Status {
@@ -102,6 +117,7 @@ impl Status {
             Status::Pending => "pending",
             Status::RateLimited => "rate_limited",
             Status::Unavailable => "unavailable",
+            Status::Preflight => "preflight",
         }
     }
 }
@@ -118,6 +134,7 @@ impl Verdict {
             Verdict::RateLimited { .. } => Status::RateLimited,
             Verdict::Unavailable { .. } | Verdict::Internal => Status::Unavailable,
             Verdict::AlreadyChallenged => return None,
+            Verdict::Preflight { .. } => Status::Preflight,
         })
     }
 

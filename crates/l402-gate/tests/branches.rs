@@ -320,6 +320,7 @@ fn an_expired_token_is_refused_without_a_claim() {
         service: SERVICE,
         valid_until: None,
         capabilities: None,
+        lookup: None,
     });
     let t = Token { macaroon, preimage, payment_hash, token_id: id };
     let o = run(&policy(), &Req::auth(t.auth()), script(vec![invoice_ok(1)]));
@@ -465,12 +466,35 @@ fn auto() -> l402_gate::Policy<'static> {
 }
 
 #[test]
+fn auto_detect_asks_with_the_lookup_reference_minted_into_the_token() {
+    let mut world = World { lookup: Some(b"https://payee.example/verify/1".to_vec()), ..World::default() };
+    let o = run_in(&mut world, &auto(), &Req::auth(Vec::new()));
+    let b64 = offered_macaroon(o.challenge());
+    let unpaid = format!("L402 {b64}").into_bytes();
+    let o = run_in(&mut world, &auto(), &Req::auth(unpaid));
+    match &o.ios[0].0 {
+        Io::Lookup { lookup, .. } => assert_eq!(lookup.as_deref(), Some(&b"https://payee.example/verify/1"[..])),
+        other => panic!("asked {other:?}"),
+    }
+}
+
+#[test]
+fn a_client_added_lookup_caveat_is_never_used() {
+    // Minted without a lookup reference; the client appends one pointing elsewhere.
+    let t = token().with_caveat(&l402_core::caveat::lookup_predicate(b"https://payee.example/verify/other"));
+    let mut world = World::default();
+    world.payments.insert(t.payment_hash, Payment::Open);
+    let o = run_in(&mut world, &auto(), &Req::auth(t.auth_unpaid()));
+    assert_eq!(o.ios[0].0, Io::Lookup { payment_hash: t.payment_hash, lookup: None, valid_until: Some(NOW + TIMEOUT) });
+}
+
+#[test]
 fn auto_detect_settled_admits_then_claims() {
     let t = token();
     let mut world = World::default();
     world.payments.insert(t.payment_hash, Payment::Settled);
     let o = run_in(&mut world, &auto(), &Req::auth(t.auth_unpaid()));
-    assert_eq!(o.ios[0].0, Io::Lookup { payment_hash: t.payment_hash, valid_until: Some(NOW + TIMEOUT) });
+    assert_eq!(o.ios[0].0, Io::Lookup { payment_hash: t.payment_hash, lookup: None, valid_until: Some(NOW + TIMEOUT) });
     assert_eq!(o.io_kinds(), ["lookup", "claim"]);
     let a = o.admitted();
     assert_eq!((a.token_id, a.payment_hash, a.uses_left), (t.token_id, t.payment_hash, Some(0)));
@@ -903,4 +927,30 @@ fn reason_and_status_texts_are_stable() {
     .map(|s| s.text())
     .collect();
     assert_eq!(texts, ["free", "challenged", "paid", "refused", "pending", "rate_limited", "unavailable"]);
+}
+
+#[test]
+fn a_cors_preflight_is_answered_without_a_challenge_or_any_io() {
+    let cors = l402_gate::CorsOrigins::parse(&["https://app.example"]).unwrap();
+    let p = l402_gate::Policy { cors: Some(&cors), ..policy() };
+    let allowed = Req { origin: Some(b"https://app.example".to_vec()), preflight: true, ..Req::default() };
+    let o = run(&p, &allowed, no_io);
+    assert_eq!(o.verdict, Verdict::Preflight { allowed: true });
+    assert_eq!(o.verdict.status(), Some(Status::Preflight));
+    let other = Req { origin: Some(b"https://evil.example".to_vec()), preflight: true, ..Req::default() };
+    let o = run(&p, &other, no_io);
+    assert_eq!(o.verdict, Verdict::Preflight { allowed: false });
+    assert!(o.events.iter().any(|e| e.message.contains("not in \"l402_cors_origins\"")));
+    // Even with a credential, a preflight neither verifies nor claims.
+    let with_cred = Req { preflight: true, ..Req::auth(token().auth()) };
+    assert_eq!(run(&p, &with_cred, no_io).verdict, Verdict::Preflight { allowed: false });
+}
+
+#[test]
+fn without_an_allow_list_a_preflight_is_an_ordinary_request() {
+    let mut world = World::default();
+    let req = Req { origin: Some(b"https://app.example".to_vec()), preflight: true, ..Req::default() };
+    let o = run_in(&mut world, &policy(), &req);
+    assert_eq!(o.io_kinds(), ["invoice"]);
+    assert_eq!(o.verdict.status(), Some(Status::Challenged));
 }

@@ -91,6 +91,7 @@ impl Scenario {
             invoice_expiry_secs: 600,
             legacy_lsat: self.legacy_lsat,
             dry_run: self.dry_run,
+            cors: None,
         }
     }
 
@@ -242,7 +243,7 @@ fn answer() -> impl Strategy<Value = Answer> {
     let lookup = prop_oneof![Just(Payment::Settled), Just(Payment::Open), Just(Payment::Gone)];
     let invoice = (any::<u8>(), any::<bool>(), any::<[u8; 12]>()).prop_map(|(seed, bolt12, nonce)| {
         let (_, payment_hash) = preimage_of(seed);
-        Invoiced { payment_hash, text: format!("lnbcrt1test{seed}"), bolt12, nonce }
+        Invoiced { payment_hash, text: format!("lnbcrt1test{seed}"), bolt12, nonce, lookup: None }
     });
     (
         prop::bool::weighted(0.1),
@@ -303,6 +304,7 @@ fn answering(answers: &[Answer]) -> impl FnMut(&Io) -> IoResult + '_ {
                 text: "lnbcrt1default".to_owned(),
                 bolt12: false,
                 nonce: [0; 12],
+                lookup: None,
             })),
         })
     }

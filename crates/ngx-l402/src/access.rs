@@ -11,7 +11,7 @@ use l402_gate::{Cause, Env, Event, Facts, Level, Policy, Step, Verdict};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf};
 
-use crate::conf::Settings;
+use crate::conf::{LocConf, Settings};
 use crate::ctx::{self, RequestCtx, State};
 use crate::execute::{self, Executed, Job, Remember};
 use crate::ffi::{NGX_DECLINED, NGX_DONE};
@@ -87,7 +87,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
                 }
             },
         };
-        drive(r, settings, &policy, &facts, step)
+        drive(r, settings, lcf, &policy, &facts, step)
     }
 }
 
@@ -95,6 +95,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
 unsafe fn drive(
     r: *mut ngx_http_request_t,
     settings: &Settings,
+    lcf: &LocConf,
     policy: &Policy<'_>,
     facts: &Facts<'_>,
     mut step: Step,
@@ -104,7 +105,7 @@ unsafe fn drive(
         loop {
             match step {
                 Step::Done(verdict, events) => return finish(r, policy, &verdict, events),
-                Step::Io(pending, io) => match execute::run(settings, io) {
+                Step::Io(pending, io) => match execute::run(settings, lcf, io) {
                     Executed::Now(result) => {
                         step = with_env(settings, |env| l402_gate::resume(env, policy, facts, pending, result));
                     }
@@ -190,20 +191,68 @@ unsafe fn finish(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verd
             };
             log(r, level, &e.message);
         }
+        // An internal redirect (an index file, try_files) decides again: counted and logged once.
+        let earlier = record::get(r);
+        let repeat = earlier.as_deref().is_some_and(|earlier| {
+            policy.dry_run || matches!(verdict, Verdict::Admitted(a) if earlier.token_id == Some(a.token_id))
+        });
+        if !repeat && lcf_log_json(r) {
+            json_line(r, policy, verdict);
+        }
+        crate::metrics::count::decision(policy, verdict, repeat);
         if let Some(mut rec) = Record::of(verdict, policy.service) {
-            if let Some(earlier) = record::get(r) {
-                // An internal redirect admitted the use this request already claimed: the
-                // count left after that claim still holds.
-                if rec.uses_left.is_none() && earlier.token_id == rec.token_id {
-                    rec.uses_left = earlier.uses_left;
+            match earlier {
+                Some(earlier) => {
+                    // An internal redirect admitted the use this request already claimed: the
+                    // count left after that claim still holds.
+                    if rec.uses_left.is_none() && earlier.token_id == rec.token_id {
+                        rec.uses_left = earlier.uses_left;
+                    }
+                    *earlier = rec;
                 }
+                None => record::add(r, rec),
             }
-            record::set(r, rec);
         }
         if policy.dry_run {
             return NGX_DECLINED;
         }
-        render::render(r, verdict)
+        // CORS headers only for an origin on the location's allow-list (Fetch, "CORS protocol").
+        let cors_origin = policy.cors.and_then(|c| crate::ffi::header_in(r, "Origin").filter(|o| c.allows(o)));
+        render::render(r, verdict, cors_origin)
+    }
+}
+
+/// Whether the request's location asked for `l402_log_format json`.
+unsafe fn lcf_log_json(r: *mut ngx_http_request_t) -> bool {
+    // SAFETY: live request.
+    unsafe { Module::location_conf(&*r).is_some_and(LocConf::log_json) }
+}
+
+/// Logs the verdict as one JSON line (`l402_gate::log_line`).
+unsafe fn json_line(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verdict) {
+    // SAFETY: live request on the main thread; its confs belong to the cycle.
+    unsafe {
+        let Some(lcf) = Module::location_conf(&*r) else { return };
+        let settings = Module::main_conf(&*r).and_then(|m| m.settings.as_deref());
+        let backend = match (&lcf.lnurl_addr, settings.and_then(|s| s.backends.first())) {
+            (Some(_), _) => l402_lnurl::NAME,
+            (None, Some(b)) => b.entry.name,
+            (None, None) => "",
+        };
+        let started = u64::try_from((*r).start_sec).unwrap_or(0) * 1000 + (*r).start_msec as u64;
+        let cx = l402_gate::log_line::Context {
+            route: (*r).uri.as_bytes(),
+            client_ip: (*(*r).connection).addr_text.as_bytes(),
+            backend,
+            price_source: match lcf.price() {
+                crate::conf::Price::Fixed(_) => "static",
+                crate::conf::Price::Variable(_) => "variable",
+            },
+            latency_ms: extract::now_ms().saturating_sub(started),
+        };
+        if let Some(line) = l402_gate::log_line::line(policy, verdict, &cx) {
+            log(r, NGX_LOG_INFO, &line);
+        }
     }
 }
 

@@ -7,12 +7,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use l402_backend::InvoiceRequest;
+use std::sync::Arc;
+
+use l402_backend::{Backend, InvoiceRequest, LookupRef};
 use l402_gate::{Cause, Failure, Io, IoResult, Payment};
 use l402_usage::payment::{PaymentCache, PaymentState, DEFAULT_CAPACITY};
 use l402_usage::table;
 
-use crate::conf::{Settings, StoreSettings};
+use crate::conf::{LocConf, Settings, StoreSettings};
 use crate::extract::now_ms;
 use crate::job::{Done, InvoiceJob, LookupJob, RedisClaim, RedisPrice, RedisRate};
 use crate::worker;
@@ -45,7 +47,7 @@ pub enum Executed {
 ///
 /// # Safety
 /// Main thread of a worker (the zone is mapped in this process).
-pub unsafe fn run(settings: &Settings, io: Io) -> Executed {
+pub unsafe fn run(settings: &Settings, lcf: &LocConf, io: Io) -> Executed {
     match io {
         Io::Claim { key, token_id, limit, expires_at, now } => match &settings.store {
             // SAFETY: main thread; the zone is mapped for the worker's lifetime.
@@ -76,7 +78,7 @@ pub unsafe fn run(settings: &Settings, io: Io) -> Executed {
             },
             None => Executed::Now(IoResult::Price(Err(no_redis()))),
         },
-        Io::Lookup { payment_hash, valid_until } => {
+        Io::Lookup { payment_hash, lookup, valid_until } => {
             let known = PAYMENTS.with(|c| c.borrow_mut().get(&payment_hash, now_ms()));
             if let Some(state) = known {
                 return Executed::Now(IoResult::Lookup(Ok(match state {
@@ -85,22 +87,42 @@ pub unsafe fn run(settings: &Settings, io: Io) -> Executed {
                     PaymentState::Gone => Payment::Gone,
                 })));
             }
-            let Some(backend) = worker::backend() else {
-                return Executed::Now(IoResult::Lookup(Err(no_backend())));
+            let backend = match backend_of(settings, lcf) {
+                Ok(b) => b,
+                Err(f) => return Executed::Now(IoResult::Lookup(Err(f))),
             };
-            let job = LookupJob { backend, payment_hash, timeout: settings.call_timeout() };
+            let lookup = lookup
+                .and_then(|extra| LookupRef::with_extra(payment_hash, &extra))
+                .unwrap_or_else(|| LookupRef::from_payment_hash(payment_hash));
+            let job = LookupJob { backend, lookup, timeout: settings.call_timeout() };
             Executed::Later(Job {
                 future: Box::pin(job.run()),
                 remember: Some(Box::new(move |result| remember(payment_hash, valid_until, result))),
             })
         }
         Io::Invoice { amount_msat, memo, expiry_secs } => {
-            let Some(backend) = worker::backend() else {
-                return Executed::Now(IoResult::Invoice(Err(no_backend())));
+            let backend = match backend_of(settings, lcf) {
+                Ok(b) => b,
+                Err(f) => return Executed::Now(IoResult::Invoice(Err(f))),
             };
             let request = InvoiceRequest { amount_msat, memo, expiry_secs };
             later(InvoiceJob { backend, request, timeout: settings.call_timeout() }.run())
         }
+    }
+}
+
+/// The location's own payee (`l402_lnurl_addr`), else the block's backend.
+fn backend_of(settings: &Settings, lcf: &LocConf) -> Result<Arc<dyn Backend>, Failure> {
+    if !crate::bridge::running() {
+        return Err(no_backend());
+    }
+    match &lcf.lnurl_addr {
+        Some(payee) => crate::payees::backend_for(settings, payee).map_err(|e| Failure {
+            cause: Cause::Backend,
+            retry_after: Duration::from_secs(5),
+            log: format!("l402: cannot use the LNURL payee of this location: {e}"),
+        }),
+        None => worker::backend().ok_or_else(no_backend),
     }
 }
 

@@ -34,6 +34,7 @@ pub unsafe fn policy<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf, settings:
         invoice_expiry_secs: lcf.invoice_expiry(),
         legacy_lsat: settings.legacy_lsat,
         dry_run: lcf.dry_run(),
+        cors: lcf.cors.as_deref(),
     }
 }
 
@@ -45,14 +46,24 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
     // SAFETY: forwarded contract; header storage, `uri` and `addr_text` belong to the request.
     unsafe {
         let auth = (*r).headers_in.authorization;
-        let authorization = (!auth.is_null()).then(|| (*auth).value.as_bytes());
+        let authorization = match (!auth.is_null()).then(|| (*auth).value.as_bytes()) {
+            None => lcf.query_credential.as_deref().and_then(|name| query_credential(r, name)),
+            header => header,
+        };
         let hex_macaroon = if authorization.is_some_and(l402_core::credential::is_l402_scheme) {
             None
         } else {
             HEX_MACAROON_HEADERS.iter().find_map(|name| crate::ffi::header_in(r, name))
         };
+        // CORS facts only where an allow-list is configured (no header walk otherwise).
+        let origin = lcf.cors.as_ref().and_then(|_| crate::ffi::header_in(r, "Origin"));
+        let preflight = origin.is_some()
+            && (*r).method == ngx::ffi::NGX_HTTP_OPTIONS as usize
+            && crate::ffi::header_in(r, "Access-Control-Request-Method").is_some();
         Facts {
             carriers: Carriers { authorization, hex_macaroon },
+            origin,
+            preflight,
             client_addr: (*(*r).connection).addr_text.as_bytes(),
             path: (*r).uri.as_bytes(),
             price: price(r, lcf),
@@ -60,6 +71,21 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
             already_challenged: marks::has(r, marks::Mark::PaymentRequired),
             now_ms: now_ms(),
         }
+    }
+}
+
+/// `l402_query_credential`: the named query parameter as an `Authorization` value, copied into
+/// the request pool (it lives as long as the request).
+unsafe fn query_credential<'a>(r: *mut ngx_http_request_t, name: &str) -> Option<&'a [u8]> {
+    // SAFETY: live request; the copy is in its pool.
+    unsafe {
+        let value = l402_core::credential::query::as_authorization((*r).args.as_bytes(), name.as_bytes())?;
+        let p = ngx::ffi::ngx_pnalloc((*r).pool, value.len()).cast::<u8>();
+        if p.is_null() {
+            return None;
+        }
+        std::ptr::copy_nonoverlapping(value.as_ptr(), p, value.len());
+        Some(std::slice::from_raw_parts(p, value.len()))
     }
 }
 

@@ -3,18 +3,15 @@
 //! Enabled only where the operator writes the directive; refused unless the backend is fake.
 
 use ngx::ffi::{
-    ngx_chain_t, ngx_create_temp_buf, ngx_http_arg, ngx_http_discard_request_body,
-    ngx_http_output_filter, ngx_http_request_t, ngx_http_send_header, ngx_int_t, ngx_str_t,
-    NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_LOG_INFO,
+    ngx_http_arg, ngx_http_request_t, ngx_int_t, ngx_str_t, NGX_LOG_INFO,
 };
 use ngx::http::HttpModuleMainConf;
 
-use crate::ffi::{add_header_out, NGX_ERROR, NGX_OK};
+use crate::ffi::{add_header_out, NGX_OK};
 use crate::render::{INTERNAL_ERROR, REASON_HEADER};
-use crate::Module;
+use crate::{respond, Module};
 
 const BAD_REQUEST: ngx_int_t = 400;
-const NOT_ALLOWED: ngx_int_t = 405;
 /// Longer than any invoice the fake backend issues, percent-encoded.
 const MAX_ARG: usize = 8 * 1024;
 
@@ -30,11 +27,7 @@ pub unsafe extern "C" fn fake_pay_handler(r: *mut ngx_http_request_t) -> ngx_int
 unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: live request on the main thread.
     unsafe {
-        if (*r).method & (NGX_HTTP_GET | NGX_HTTP_HEAD) as usize == 0 {
-            return NOT_ALLOWED;
-        }
-        let rc = ngx_http_discard_request_body(r);
-        if rc != NGX_OK {
+        if let Err(rc) = respond::get_only(r) {
             return rc;
         }
         let settings = Module::main_conf(&*r).and_then(|m| m.settings.as_deref());
@@ -49,11 +42,12 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         if arg.len > MAX_ARG {
             return refuse(r, "invoice parameter too long");
         }
-        let Some(invoice) = percent_decode(arg.as_bytes()) else {
+        let invoice = l402_core::credential::query::percent_decode(arg.as_bytes()).and_then(|b| String::from_utf8(b).ok());
+        let Some(invoice) = invoice else {
             return refuse(r, "invoice parameter is not valid text");
         };
         match l402_fake::pay(secret, &invoice) {
-            Ok(preimage) => send_text(r, format!("{}\n", l402_core::hex_encode(&preimage))),
+            Ok(preimage) => respond::send_text(r, "text/plain", format!("{}\n", l402_core::hex_encode(&preimage))),
             Err(e) => refuse(r, e.reason()),
         }
     }
@@ -66,56 +60,4 @@ unsafe fn refuse(r: *mut ngx_http_request_t, reason: &'static str) -> ngx_int_t 
         add_header_out(r, REASON_HEADER, reason.as_bytes());
     }
     BAD_REQUEST
-}
-
-unsafe fn send_text(r: *mut ngx_http_request_t, body: String) -> ngx_int_t {
-    // SAFETY: live request on the main thread; buffers come from its pool.
-    unsafe {
-        let ho = &mut (*r).headers_out;
-        ho.status = 200;
-        ho.content_length_n = body.len() as i64;
-        let ct = "text/plain";
-        ho.content_type = ngx_str_t { len: ct.len(), data: ct.as_ptr().cast_mut() };
-        ho.content_type_len = ct.len();
-        add_header_out(r, "Cache-Control", b"no-store");
-        let rc = ngx_http_send_header(r);
-        if rc == NGX_ERROR || rc > NGX_OK || (*r).header_only() != 0 {
-            return rc;
-        }
-        let buf = ngx_create_temp_buf((*r).pool, body.len());
-        if buf.is_null() {
-            return NGX_ERROR;
-        }
-        std::ptr::copy_nonoverlapping(body.as_ptr(), (*buf).pos, body.len());
-        (*buf).last = (*buf).pos.add(body.len());
-        (*buf).set_last_buf(1);
-        (*buf).set_last_in_chain(1);
-        let mut out = ngx_chain_t { buf, next: std::ptr::null_mut() };
-        ngx_http_output_filter(r, &mut out)
-    }
-}
-
-/// Query-string decoding (`%XX`, `+` as space). None for invalid escapes or non-UTF-8.
-fn percent_decode(input: &[u8]) -> Option<String> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match b {
-            b'%' => {
-                let hex = input.get(i + 1..i + 3)?;
-                let s = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(s, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }

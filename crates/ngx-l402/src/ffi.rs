@@ -176,14 +176,32 @@ pub unsafe fn add_header_out(r: *mut ngx_http_request_t, key: &'static str, valu
     }
 }
 
+/// Whether a response header `name` was already added (ASCII case-insensitive).
+///
+/// # Safety
+/// `r` must be a live request.
+pub unsafe fn has_header_out(r: *mut ngx_http_request_t, name: &str) -> bool {
+    // SAFETY: forwarded contract; the list belongs to the request.
+    unsafe { find_header(&mut (*r).headers_out.headers, name).is_some() }
+}
+
 /// Request header lookup by name (ASCII case-insensitive), first match.
 ///
 /// # Safety
 /// `r` must be a live request.
 pub unsafe fn header_in<'a>(r: *mut ngx_http_request_t, name: &str) -> Option<&'a [u8]> {
-    // SAFETY: headers_in.headers is an ngx_list_t of ngx_table_elt_t owned by the request.
+    // SAFETY: forwarded contract; the list belongs to the request.
+    unsafe { find_header(&mut (*r).headers_in.headers, name) }
+}
+
+/// The value of the first live entry called `name` in a header list.
+///
+/// # Safety
+/// `list` is an `ngx_list_t` of `ngx_table_elt_t` of a live request.
+unsafe fn find_header<'a>(list: *mut ngx::ffi::ngx_list_t, name: &str) -> Option<&'a [u8]> {
+    // SAFETY: see the contract.
     unsafe {
-        let mut part: *mut ngx::ffi::ngx_list_part_t = &mut (*r).headers_in.headers.part;
+        let mut part: *mut ngx::ffi::ngx_list_part_t = &mut (*list).part;
         while !part.is_null() {
             let elts = (*part).elts.cast::<ngx_table_elt_t>();
             for i in 0..(*part).nelts {

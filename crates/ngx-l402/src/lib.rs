@@ -15,13 +15,17 @@
 //! - `zone/`: the usage zone and its state file;
 //! - `bridge/`: per-worker async runtime and the hand-off back to the event loop;
 //! - `job/`: I/O done off the main thread; `worker.rs`: process start/stop;
-//! - `fake_pay.rs`: the fake backend's pay endpoint.
+//! - `discovery.rs`: `l402_manifest`, the discovery document of a server's paid locations;
+//! - `metrics/`: the Prometheus counters (shared zone, what is counted, `l402_metrics`);
+//! - `fake_pay.rs`: the fake backend's pay endpoint; `respond.rs`: their small answers.
 
 mod access;
 mod backends;
 mod bridge;
 mod conf;
+mod cors;
 mod ctx;
+mod discovery;
 mod execute;
 mod extract;
 mod fake_pay;
@@ -30,9 +34,12 @@ mod guard;
 mod job;
 mod loc_tree;
 mod marks;
+mod metrics;
+mod payees;
 mod pitfalls;
 mod record;
 mod render;
+mod respond;
 mod services;
 mod subrequest;
 mod variables;
@@ -115,6 +122,16 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
             }
         }
     }
+    if mcf.enabled_somewhere || mcf.metrics_used || mcf.fake_pay_used {
+        let tag = (&raw const ngx_http_l402_module).cast();
+        match metrics::declare(cf, tag) {
+            Ok(z) => mcf.metrics = Some(z),
+            Err(msg) => {
+                ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "l402: {}", msg);
+                return ffi::NGX_ERROR;
+            }
+        }
+    }
     if let (true, None, Some(z)) = (mcf.enabled_somewhere, &mcf.redis, mcf.zone) {
         if z.spec().state.is_none() {
             ffi::conf_log(
@@ -147,6 +164,15 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
         ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
         return ffi::NGX_ERROR;
     }
+    if let Some(settings) = mcf.settings.as_deref() {
+        // SAFETY: as above.
+        if let Err(msg) = unsafe { payees::check_all(cf, settings) } {
+            ngx::ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
+            return ffi::NGX_ERROR;
+        }
+    }
+    // SAFETY: as above; service names are derived.
+    unsafe { discovery::build_all(cf, mcf) };
     // SAFETY: as above.
     unsafe { pitfalls::warn_regex_over_paid_prefix(cf) };
     // SAFETY: `cf` is live; the core main conf holds the phase handler arrays.

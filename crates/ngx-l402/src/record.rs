@@ -82,17 +82,12 @@ pub unsafe fn get<'a>(r: *mut ngx_http_request_t) -> Option<&'a mut Record> {
     }
 }
 
-/// Records `rec` for `r`, replacing an earlier record. Without memory nothing is recorded (the
+/// Records `rec` for `r`, which has no record yet. Without memory nothing is recorded (the
 /// variables then read as for a free request); the answer is unaffected.
 ///
 /// # Safety
 /// `r` is a live request on the main thread.
-pub unsafe fn set(r: *mut ngx_http_request_t, rec: Record) {
+pub unsafe fn add(r: *mut ngx_http_request_t, rec: Record) {
     // SAFETY: forwarded contract.
-    unsafe {
-        match get(r) {
-            Some(existing) => *existing = rec,
-            None => marks::add(r, Note::Verdict(rec)),
-        }
-    }
+    unsafe { marks::add(r, Note::Verdict(rec)) }
 }

@@ -9,6 +9,7 @@ use l402_gate::{Challenge, Verdict};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t};
 
 use crate::ffi::{add_header_out, NGX_OK};
+use crate::cors;
 use crate::marks::{self, Mark};
 
 /// Header that states, in a few words, why a request was not served.
@@ -30,8 +31,25 @@ const PAYMENT_PENDING_RETRY_AFTER: Duration = Duration::from_secs(2);
 ///
 /// # Safety
 /// `r` is a live request on the main thread.
-pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t {
+pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict, cors_origin: Option<&[u8]>) -> ngx_int_t {
     // SAFETY: forwarded contract.
+    unsafe {
+        if let Some(origin) = cors_origin {
+            if !cors::allow_origin(r, origin, matches!(verdict, Verdict::Preflight { allowed: true })) {
+                return INTERNAL_ERROR;
+            }
+        }
+        let code = http(r, verdict);
+        match l402_gate::grpc::status_of(verdict) {
+            Some((status, message)) if is_grpc(r) => grpc_trailers_only(r, status, message),
+            _ => code,
+        }
+    }
+}
+
+/// The HTTP answer of `verdict`: headers added, the status returned.
+unsafe fn http(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t {
+    // SAFETY: the caller's contract.
     unsafe {
         match verdict {
             Verdict::Admitted(a) => {
@@ -61,7 +79,45 @@ pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t
                 SERVICE_UNAVAILABLE
             }
             Verdict::Internal => INTERNAL_ERROR,
+            Verdict::Preflight { allowed: true } => cors::preflight(r),
+            Verdict::Preflight { allowed: false } => FORBIDDEN,
         }
+    }
+}
+
+/// Whether the request is a gRPC call (its answer then goes in `grpc-status`, HTTP 200).
+unsafe fn is_grpc(r: *mut ngx_http_request_t) -> bool {
+    // SAFETY: live request; the header element belongs to it.
+    unsafe {
+        let ct = (*r).headers_in.content_type;
+        !ct.is_null() && l402_gate::grpc::is_grpc((*ct).value.as_bytes())
+    }
+}
+
+/// Answers a gRPC call with HTTP 200 and no body, `grpc-status` and `grpc-message` beside the
+/// headers already added (`WWW-Authenticate`, `Retry-After`, …): in HTTP/2 one HEADERS frame
+/// that ends the stream, gRPC's Trailers-Only response. The request is finalized here.
+unsafe fn grpc_trailers_only(r: *mut ngx_http_request_t, status: u32, message: &str) -> ngx_int_t {
+    // SAFETY: the caller's contract; we are in the access phase, which lets a handler finalize
+    // the request itself and return NGX_DONE.
+    unsafe {
+        let code = Decimal::new(u64::from(status));
+        if !add_header_out(r, "grpc-status", code.as_bytes()) || !add_header_out(r, "grpc-message", message.as_bytes()) {
+            return INTERNAL_ERROR;
+        }
+        let ho = &mut (*r).headers_out;
+        ho.status = 200;
+        ho.content_length_n = -1;
+        let ct = "application/grpc";
+        ho.content_type = ngx::ffi::ngx_str_t { len: ct.len(), data: ct.as_ptr().cast_mut() };
+        ho.content_type_len = ct.len();
+        (*r).set_header_only(1);
+        let mut rc = ngx::ffi::ngx_http_send_header(r);
+        if rc == NGX_OK {
+            rc = ngx::ffi::ngx_http_send_special(r, ngx::ffi::NGX_HTTP_LAST as usize);
+        }
+        ngx::ffi::ngx_http_finalize_request(r, rc);
+        crate::ffi::NGX_DONE
     }
 }
 

@@ -14,6 +14,8 @@ use ngx::ffi::{
 use crate::ffi::{NGX_ERROR, NGX_OK};
 use crate::record::{self, Record};
 use crate::render::Decimal;
+use crate::Module;
+use ngx::http::HttpModuleLocationConf;
 
 #[derive(Clone, Copy)]
 enum Var {
@@ -25,9 +27,10 @@ enum Var {
     TokenId,
     PaymentHash,
     UsesLeft,
+    RequestUriRedacted,
 }
 
-const VARIABLES: [(&str, Var); 8] = [
+const VARIABLES: [(&str, Var); 9] = [
     ("l402_status", Var::Status),
     ("l402_reason", Var::Reason),
     ("l402_method", Var::Method),
@@ -36,6 +39,7 @@ const VARIABLES: [(&str, Var); 8] = [
     ("l402_token_id", Var::TokenId),
     ("l402_payment_hash", Var::PaymentHash),
     ("l402_uses_left", Var::UsesLeft),
+    ("l402_request_uri_redacted", Var::RequestUriRedacted),
 ];
 
 /// Registers the variables (`preconfiguration`, so every module's directives may use them).
@@ -79,6 +83,9 @@ unsafe fn evaluate(r: *mut ngx_http_request_t, v: *mut ngx_http_variable_value_t
     let Some(&(_, var)) = VARIABLES.get(data) else { return NGX_ERROR };
     // SAFETY: the caller's contract; records live in the request pool.
     unsafe {
+        if let Var::RequestUriRedacted = var {
+            return request_uri_redacted(r, v);
+        }
         let rec: Option<Record> = record::get(r).map(|rec| *rec);
         match (var, rec) {
             (Var::Status, None) => set_static(v, "free"),
@@ -91,6 +98,21 @@ unsafe fn evaluate(r: *mut ngx_http_request_t, v: *mut ngx_http_variable_value_t
             (Var::UsesLeft, Some(rec)) => set_number(r, v, rec.uses_left.map(u64::from)),
             (Var::TokenId, Some(rec)) => set_hex(r, v, rec.token_id),
             (Var::PaymentHash, Some(rec)) => set_hex(r, v, rec.payment_hash),
+            (Var::RequestUriRedacted, _) => NGX_ERROR,
+        }
+    }
+}
+
+/// `$request_uri` with the value of the location's `l402_query_credential` parameter replaced
+/// by `REDACTED`, for access logs.
+unsafe fn request_uri_redacted(r: *mut ngx_http_request_t, v: *mut ngx_http_variable_value_t) -> ngx_int_t {
+    // SAFETY: live request; its unparsed URI belongs to it.
+    unsafe {
+        let uri = (*r).main.as_ref().map_or((*r).unparsed_uri, |m| m.unparsed_uri);
+        let name = Module::location_conf(&*r).and_then(|l| l.query_credential.clone());
+        match name {
+            Some(name) => set_copied(r, v, &l402_core::credential::query::redact(uri.as_bytes(), name.as_bytes())),
+            None => set_copied(r, v, uri.as_bytes()),
         }
     }
 }

@@ -54,11 +54,11 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
         return; // cache manager/loader and helpers do not serve requests
     }
     // SAFETY: `cycle` is live; the main conf (if any http{} exists) is our MainConf.
-    let settings = unsafe {
-        (*cycle)
-            .http_main_conf_unchecked::<MainConf>(Module::module())
-            .and_then(|m| m.as_ref().settings.clone())
-    };
+    let main = unsafe { (*cycle).http_main_conf_unchecked::<MainConf>(Module::module()) };
+    // SAFETY: as above; the zones of this cycle were initialised before init_process.
+    unsafe { crate::metrics::attach(main.and_then(|m| m.as_ref().metrics)) };
+    // SAFETY: as above.
+    let settings = main.and_then(|m| unsafe { m.as_ref() }.settings.clone());
     let Some(settings) = settings else { return };
     // SAFETY: `cycle->log` is valid for the life of the process.
     let log = unsafe { (*cycle).log };

@@ -17,6 +17,13 @@ pub const PREIMAGE: &str = "preimage";
 pub const VALID_UNTIL_SUFFIX: &str = "_valid_until";
 /// `<service>_capabilities=a,b`.
 pub const CAPABILITIES_SUFFIX: &str = "_capabilities";
+/// `l402_lookup=<base64url>`: where the payment backend finds the token's invoice again (an
+/// LNURL payee's LUD-21 `verify` URL), minted as the *first* caveat so that no client-added
+/// caveat can stand in for it (caveats can only be appended). Ignored by every verifier as an
+/// unknown condition (bLIP-26, "Attenuation Through Caveats").
+pub const LOOKUP: &str = "l402_lookup";
+/// Most bytes a lookup caveat carries (before base64).
+pub const MAX_LOOKUP_BYTES: usize = 512;
 
 /// Splits a predicate at its first `=` into (condition, value); `None` if it has no `=`.
 pub fn split_predicate(predicate: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -38,6 +45,28 @@ pub fn capabilities_predicate(service: &str, capabilities: &str) -> Vec<u8> {
 /// `<service>_valid_until=<unix seconds>`.
 pub fn valid_until_predicate(service: &str, valid_until: u64) -> Vec<u8> {
     format!("{service}{VALID_UNTIL_SUFFIX}={valid_until}").into_bytes()
+}
+
+/// `l402_lookup=<base64url without padding>`.
+pub fn lookup_predicate(reference: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut p = format!("{LOOKUP}=").into_bytes();
+    p.extend_from_slice(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(reference).as_bytes());
+    p
+}
+
+/// The lookup reference the token was minted with: the first caveat's, if it is a
+/// well-formed `l402_lookup=` of at most [`MAX_LOOKUP_BYTES`]; a later one (client-added) is
+/// never taken.
+pub fn minted_lookup(caveats: &[Caveat]) -> Option<Box<[u8]>> {
+    use base64::Engine as _;
+    let first = caveats.first().filter(|c| c.is_first_party())?;
+    let (condition, value) = split_predicate(&first.id)?;
+    if condition != LOOKUP.as_bytes() || value.len() > MAX_LOOKUP_BYTES.div_ceil(3) * 4 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value).ok()?;
+    (bytes.len() <= MAX_LOOKUP_BYTES).then(|| bytes.into_boxed_slice())
 }
 
 /// `preimage=<lowercase hex>`, as lnget adds it after paying.
@@ -77,6 +106,20 @@ mod tests {
             id: id.to_vec(),
             verification_id: None,
         }
+    }
+
+    #[test]
+    fn only_the_first_caveat_is_the_minted_lookup() {
+        let ours = caveat(&lookup_predicate(b"https://p.example/v/1"));
+        let services = caveat(b"services=svc:0");
+        let theirs = caveat(&lookup_predicate(b"https://evil.example/"));
+        assert_eq!(
+            minted_lookup(&[ours, services.clone(), theirs.clone()]).as_deref(),
+            Some(&b"https://p.example/v/1"[..])
+        );
+        assert_eq!(minted_lookup(&[services, theirs]), None);
+        assert_eq!(minted_lookup(&[caveat(&lookup_predicate(&[b'a'; MAX_LOOKUP_BYTES + 1]))]), None);
+        assert_eq!(minted_lookup(&[caveat(b"l402_lookup=!!!")]), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! or not, no whitespace inside. Sizes are capped before decoding.
 
 mod error;
+pub mod query;
 
 use std::fmt;
 

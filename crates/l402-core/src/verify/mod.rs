@@ -108,13 +108,19 @@ impl KeyRing {
 /// A token whose signature and caveats verified but whose payment is not proven: the client
 /// presented no preimage ([`crate::credential::parse_authorization_unpaid`]). It grants nothing
 /// until the payment backend reports [`Unpaid::payment_hash`] settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unpaid(Verified);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unpaid(Verified, Option<Box<[u8]>>);
 
 impl Unpaid {
     /// The invoice to look up.
     pub fn payment_hash(&self) -> [u8; 32] {
         self.0.payment_hash
+    }
+
+    /// The backend's own reference to the invoice, minted into the token
+    /// ([`crate::caveat::minted_lookup`]); `None` when the payment hash is all there is.
+    pub fn lookup(&self) -> Option<&[u8]> {
+        self.1.as_deref()
     }
 
     /// The token id (for caches keyed by token).
@@ -129,7 +135,7 @@ impl Unpaid {
 
     /// The grant, once the payment backend has reported the payment hash settled. Calling
     /// this without that answer would admit an unpaid client.
-    pub fn settled(self) -> Verified {
+    pub fn settled(&self) -> Verified {
         self.0
     }
 }
@@ -151,14 +157,20 @@ impl KeyRing {
             .macaroons
             .iter()
             .any(|mac| preimage_caveats(&mac.caveats).next().is_some());
+        // The macaroon verify_inner judges: the first with an L402 identifier.
+        let lookup = cred
+            .macaroons
+            .iter()
+            .find(|mac| Identifier::decode(&mac.identifier).is_ok())
+            .and_then(|mac| crate::caveat::minted_lookup(&mac.caveats));
         if cred.preimage.is_some() || has_caveat_preimage {
-            return self.verify(cred, service, now_unix).map(Unpaid);
+            return self.verify(cred, service, now_unix).map(|v| Unpaid(v, lookup));
         }
         verify_inner(cred, service, now_unix, PreimageCheck::LeftToCaller, |mac, identifier| {
             self.token_root_keys(&identifier.token_id)
                 .any(|token_root_key| mac.verify_signature(&token_root_key))
         })
-        .map(Unpaid)
+        .map(|v| Unpaid(v, lookup))
     }
 }
 

@@ -18,6 +18,7 @@ fn minted(ring: &KeyRing) -> Macaroon {
         service: "svc",
         valid_until: Some(100),
         capabilities: None,
+        lookup: None,
     })
 }
 
@@ -227,6 +228,7 @@ fn terms_come_from_the_signed_token_id_not_from_caveats() {
         service: "svc",
         valid_until: None,
         capabilities: None,
+        lookup: None,
     });
     mac.add_first_party_caveat(&valid_until_predicate("svc", 50));
     let v = ring.verify(&cred(vec![mac.clone()], Some(PREIMAGE)), "svc", 10).unwrap();
@@ -245,6 +247,7 @@ fn terms_come_from_the_signed_token_id_not_from_caveats() {
         service: "svc",
         valid_until: None,
         capabilities: None,
+        lookup: None,
     });
     assert!(ring.verify(&cred(vec![mac.clone()], Some(PREIMAGE)), "svc", 19).is_ok());
     assert_eq!(ring.verify(&cred(vec![mac], Some(PREIMAGE)), "svc", 20), Err(Rejection::Expired));

@@ -84,6 +84,7 @@ pub fn offer(keys: &KeyRing, t: &OfferTerms<'_>, invoice: &Invoiced) -> (Offer, 
         service: t.service,
         valid_until: t.valid_until,
         capabilities: None,
+        lookup: invoice.lookup.as_deref(),
     });
     let b64 = macaroon.to_base64();
     let mut headers: Vec<(&'static str, String)> = l402_core::challenge::www_authenticate(&b64, &invoice.text, t.legacy_lsat)

@@ -130,6 +130,7 @@ pub fn mint(m: Mint<'_>) -> Token {
         service: m.service,
         valid_until: m.valid_until,
         capabilities: None,
+        lookup: None,
     });
     Token { macaroon, preimage, payment_hash, token_id }
 }
@@ -152,6 +153,7 @@ pub fn policy() -> Policy<'static> {
         invoice_expiry_secs: 600,
         legacy_lsat: false,
         dry_run: false,
+        cors: None,
     }
 }
 
@@ -171,6 +173,8 @@ pub struct Req {
     pub price: PriceFact,
     pub claimed: Option<[u8; 16]>,
     pub already_challenged: bool,
+    pub origin: Option<Vec<u8>>,
+    pub preflight: bool,
     pub now_ms: u64,
 }
 
@@ -182,6 +186,8 @@ impl Default for Req {
             price: PriceFact::Msat(PRICE),
             claimed: None,
             already_challenged: false,
+            origin: None,
+            preflight: false,
             now_ms: NOW_MS,
         }
     }
@@ -217,6 +223,8 @@ impl Req {
             price: self.price.clone(),
             claimed: self.claimed,
             already_challenged: self.already_challenged,
+            origin: self.origin.as_deref(),
+            preflight: self.preflight,
             now_ms: self.now_ms,
         }
     }
@@ -352,6 +360,8 @@ pub struct World {
     pub lookup_down: bool,
     pub backend_down: bool,
     pub bolt12: bool,
+    /// The backend's own lookup reference handed out with each invoice (an LNURL verify URL).
+    pub lookup: Option<Vec<u8>>,
     /// Invoices made: (payment hash, preimage).
     pub invoices: Vec<([u8; 32], [u8; 32])>,
     /// Seed of the next invoice (`preimage_of`, `nonce_of`).
@@ -372,6 +382,7 @@ impl Default for World {
             lookup_down: false,
             backend_down: false,
             bolt12: false,
+            lookup: None,
             invoices: Vec::new(),
             next_seed: 100,
         }
@@ -438,6 +449,7 @@ impl World {
             text: format!("lnbcrt10n1test{}", hex_encode(&payment_hash[..8])),
             bolt12: self.bolt12,
             nonce: nonce_of(seed),
+            lookup: self.lookup.clone(),
         }
     }
 

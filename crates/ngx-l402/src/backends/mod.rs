@@ -16,6 +16,7 @@ mod cln;
 mod eclair;
 mod fake;
 mod lnd;
+pub mod lnurl;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -34,7 +35,7 @@ pub static BACKENDS: &[Entry] = &[
     lnd::ENTRY,
     cln::ENTRY,
     eclair::ENTRY,
-    Entry::planned("lnurl"),
+    lnurl::ENTRY,
     Entry::planned("nwc"),
     bolt12::ENTRY,
     Entry::planned("lnc"),

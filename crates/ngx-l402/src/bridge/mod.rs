@@ -98,7 +98,9 @@ impl Drop for JobGuard {
         let _ = BRIDGE.try_with(|b| {
             if let Ok(mut b) = b.try_borrow_mut() {
                 if let Some(b) = b.as_mut() {
-                    b.pending.remove(&self.id);
+                    if b.pending.remove(&self.id).is_some() {
+                        crate::metrics::count::waiting(false);
+                    }
                 }
             }
         });
@@ -156,6 +158,9 @@ pub unsafe fn start(cycle: *mut ngx_cycle_t, max_pending: usize) -> Result<(), S
 pub fn stop() {
     let bridge = BRIDGE.with(|b| b.try_borrow_mut().ok().and_then(|mut b| b.take()));
     if let Some(bridge) = bridge {
+        for _ in 0..bridge.pending.len() {
+            crate::metrics::count::waiting(false);
+        }
         bridge.runtime.shutdown_timeout(Duration::from_millis(200));
         // SAFETY: main thread; the connection was obtained in `start` and is closed once here.
         unsafe { ngx_close_connection(bridge.conn) };
@@ -221,6 +226,7 @@ where
             }
         });
         b.pending.insert(id, Waiter { r, complete });
+        crate::metrics::count::waiting(true);
         // SAFETY: see the function contract.
         unsafe {
             let main = (*r).main;
@@ -264,6 +270,7 @@ unsafe fn notified(ev: *mut ngx_event_t) {
         let Some(Waiter { r, complete }) = waiter else {
             continue; // the request is gone: its result is simply dropped
         };
+        crate::metrics::count::waiting(false);
         // SAFETY: a waiter is removed when its request's pool is destroyed (JobGuard), so `r`
         // is still alive here, and we are on the main thread.
         unsafe {

@@ -59,8 +59,16 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_usage_zone", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_usage_zone, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_redis", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_root_key", HTTP_ANY | NGX_CONF_TAKE1, refuse_inline_key, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_lnurl_addr", HTTP_ANY | NGX_CONF_TAKE1, set_lnurl_addr, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_metrics", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_metrics, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_manifest", NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, set_manifest, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_manifest_hide", HTTP_ANY | NGX_CONF_NOARGS, set_manifest_hide, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_cors_origins", HTTP_ANY | NGX_CONF_1MORE, set_cors_origins, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_realm", HTTP_ANY | NGX_CONF_TAKE1, set_service, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_log_format", HTTP_ANY | NGX_CONF_TAKE1, set_log_format, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_query_credential", HTTP_ANY | NGX_CONF_TAKE1, set_query_credential, NGX_HTTP_LOC_CONF_OFFSET),
 ];
-const CORE_LEN: usize = 21;
+const CORE_LEN: usize = 29;
 const LEN: usize = CORE_LEN + backends::directive_count() + 1;
 
 /// Every directive of the module: [`CORE`], then each backend entry's directives (context
@@ -158,6 +166,12 @@ handler!(set_macaroon_timeout, LocConf, macaroon_timeout);
 handler!(set_invoice_expiry, LocConf, invoice_expiry);
 handler!(set_service, LocConf, service);
 handler!(set_fake_pay, LocConf, fake_pay);
+handler!(set_metrics, LocConf, metrics);
+handler!(set_manifest, LocConf, manifest);
+handler!(set_manifest_hide, LocConf, manifest_hide);
+handler!(set_cors_origins, LocConf, cors_origins);
+handler!(set_log_format, LocConf, log_format);
+handler!(set_query_credential, LocConf, query_credential);
 handler!(set_root_key_file, MainConf, root_key_file);
 handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
@@ -173,6 +187,7 @@ handler!(set_redis_price, LocConf, redis_price);
 handler!(set_allow_subrequests, LocConf, allow_subrequests);
 handler!(set_usage_zone, MainConf, usage_zone);
 handler!(set_redis, MainConf, redis);
+handler!(set_lnurl_addr, LocConf, lnurl_addr);
 
 fn arg(args: &[ngx_str_t]) -> Result<&str, String> {
     let a = args.first().ok_or("needs a value")?;
@@ -355,6 +370,56 @@ fn fake_pay(cf: *mut ngx_conf_t, _: &mut LocConf, _: &[ngx_str_t]) -> Result<(),
     Ok(())
 }
 
+fn metrics(cf: *mut ngx_conf_t, _: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
+    // SAFETY: `cf` is the live configuration of a location block.
+    let clcf = unsafe { NgxHttpCoreModule::location_conf_mut(&*cf) }
+        .ok_or("used outside of a location")?;
+    clcf.handler = Some(crate::metrics::scrape::metrics_handler);
+    main_conf(cf)?.metrics_used = true;
+    Ok(())
+}
+
+fn manifest(cf: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
+    // SAFETY: `cf` is the live configuration of a location block.
+    let clcf = unsafe { NgxHttpCoreModule::location_conf_mut(&*cf) }
+        .ok_or("used outside of a location")?;
+    clcf.handler = Some(crate::discovery::manifest_handler);
+    lcf.manifest = true;
+    main_conf(cf)?.manifest_used = true;
+    Ok(())
+}
+
+fn manifest_hide(_: *mut ngx_conf_t, lcf: &mut LocConf, _: &[ngx_str_t]) -> Result<(), String> {
+    once(&mut lcf.manifest_hide, true)
+}
+
+fn query_credential(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    let ok = (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if !ok {
+        return Err(format!("\"{}\" is not a query parameter name: use 1 to 64 letters, digits, '-', '_' or '.'", shown(v)));
+    }
+    once(&mut lcf.query_credential, std::sync::Arc::from(v))
+}
+
+fn log_format(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let json = match arg(args)? {
+        "json" => true,
+        "text" => false,
+        other => return Err(format!("takes \"json\" or \"text\", not \"{}\"", shown(other))),
+    };
+    once(&mut lcf.log_json, json)
+}
+
+fn cors_origins(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let values = args
+        .iter()
+        .map(|a| std::str::from_utf8(a.as_bytes()).map_err(|_| "has a value that is not valid UTF-8".to_owned()))
+        .collect::<Result<Vec<&str>, String>>()?;
+    let origins = l402_gate::CorsOrigins::parse(&values)?;
+    once(&mut lcf.cors, std::sync::Arc::new(origins))
+}
+
 fn root_key_file(cf: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result<(), String> {
     let v = arg(args)?;
     let path = crate::ffi::conf_full_name(cf, v)?;
@@ -402,6 +467,14 @@ fn backend(_: *mut ngx_conf_t, mcf: &mut MainConf, args: &[ngx_str_t]) -> Result
 fn allow_subrequests(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
     let on = on_off(arg(args)?)?;
     once(&mut lcf.allow_subrequests, on)
+}
+
+/// Syntax only here; checked against the block's LNURL transport settings in
+/// postconfiguration (`payees::check_all`).
+fn lnurl_addr(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let v = arg(args)?;
+    l402_lnurl::Payee::parse(v, true).map_err(|e| format!("payee {e}"))?;
+    once(&mut lcf.lnurl_addr, std::sync::Arc::from(v.trim()))
 }
 
 fn auto_detect(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {

@@ -59,6 +59,12 @@ pub struct MainConf {
     pub enabled_somewhere: bool,
     /// Set by `l402_fake_pay` anywhere in this `http {}` block.
     pub fake_pay_used: bool,
+    /// Set by `l402_metrics` anywhere in this `http {}` block.
+    pub metrics_used: bool,
+    /// Set by `l402_manifest` anywhere in this `http {}` block.
+    pub manifest_used: bool,
+    /// The metrics zone, declared in postconfiguration when the module is used.
+    pub metrics: Option<crate::metrics::MetricsZone>,
     /// Filled by [`resolve_main`] in postconfiguration when L402 is used at all.
     pub settings: Option<Arc<Settings>>,
 }
@@ -74,6 +80,8 @@ pub struct Settings {
     pub max_pending: usize,
     /// Where claims and rate entries live.
     pub store: StoreSettings,
+    /// What every LNURL payee of the block shares (the `lnurl` backend and `l402_lnurl_addr`).
+    pub lnurl: backends::lnurl::Shared,
 }
 
 impl Settings {
@@ -141,11 +149,25 @@ pub struct LocConf {
     /// `l402_allow_subrequests`: serve subrequests (SSI `include virtual`, `auth_request`,
     /// `mirror`, …) into this paid location without payment. Off: refused with 403.
     pub allow_subrequests: Option<bool>,
+    /// `l402_lnurl_addr`: this location's invoices pay this LNURL payee (multi-tenant).
+    pub lnurl_addr: Option<Arc<str>>,
     /// Explicit `l402_service`; otherwise a name derived from server and location.
     pub service: Option<String>,
     /// The derived service name, set at configuration time for every paid location in nginx's
     /// location trees (`services.rs`).
     pub derived_service: OnceCell<String>,
+    /// `l402_query_credential name`: a credential may come in this query parameter.
+    pub query_credential: Option<Arc<str>>,
+    /// `l402_log_format json`: one JSON line per decided request (`l402_gate::log_line`).
+    pub log_json: Option<bool>,
+    /// `l402_cors_origins`: browsers of these origins may call the location.
+    pub cors: Option<Arc<l402_gate::CorsOrigins>>,
+    /// `l402_manifest`: this location serves the discovery document.
+    pub manifest: bool,
+    /// `l402_manifest_hide`: keep this paid location out of the discovery document.
+    pub manifest_hide: Option<bool>,
+    /// The document of this location's server, set at postconfiguration (`discovery.rs`).
+    pub manifest_doc: Option<Arc<str>>,
     /// The conf this one was merged from: for an `if` or `limit_except` block, the enclosing
     /// location, whose derived service name it uses.
     pub parent: Option<std::ptr::NonNull<LocConf>>,
@@ -176,6 +198,12 @@ impl LocConf {
     }
     pub fn dry_run(&self) -> bool {
         self.dry_run.unwrap_or(false)
+    }
+    pub fn log_json(&self) -> bool {
+        self.log_json.unwrap_or(false)
+    }
+    pub fn manifest_hide(&self) -> bool {
+        self.manifest_hide.unwrap_or(false)
     }
     pub fn allow_subrequests(&self) -> bool {
         self.allow_subrequests.unwrap_or(false)
@@ -219,6 +247,21 @@ impl ngx::http::Merge for LocConf {
         }
         if self.service.is_none() {
             self.service.clone_from(&prev.service);
+        }
+        if self.lnurl_addr.is_none() {
+            self.lnurl_addr.clone_from(&prev.lnurl_addr);
+        }
+        if self.query_credential.is_none() {
+            self.query_credential.clone_from(&prev.query_credential);
+        }
+        if self.log_json.is_none() {
+            self.log_json = prev.log_json;
+        }
+        if self.cors.is_none() {
+            self.cors.clone_from(&prev.cors);
+        }
+        if self.manifest_hide.is_none() {
+            self.manifest_hide = prev.manifest_hide;
         }
         self.parent = Some(std::ptr::NonNull::from(prev));
         Ok(())

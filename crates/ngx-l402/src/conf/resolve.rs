@@ -27,6 +27,7 @@ pub fn resolve_main(mcf: &MainConf) -> Result<Option<Settings>, String> {
         .iter()
         .map(|entry| backends::load(entry, &load))
         .collect::<Result<Vec<_>, String>>()?;
+    let lnurl = backends::lnurl::shared(&mcf.backend_values, timeout)?;
     let store = match (&mcf.redis, mcf.zone) {
         (Some(redis), _) => StoreSettings::Redis(redis.clone()),
         (None, Some(zone)) => StoreSettings::Zone(zone),
@@ -40,6 +41,7 @@ pub fn resolve_main(mcf: &MainConf) -> Result<Option<Settings>, String> {
         backend_timeout: timeout,
         legacy_lsat: mcf.legacy_lsat.unwrap_or(true),
         max_pending: mcf.max_pending.unwrap_or(DEFAULT_MAX_PENDING),
+        lnurl,
     }))
 }
 

@@ -18,7 +18,9 @@ pub struct InvoiceJob {
 
 impl InvoiceJob {
     pub async fn run(self) -> Done {
+        let started = std::time::Instant::now();
         let (outcome, failures) = collect_failures(self.make()).await;
+        crate::metrics::count::invoice(self.backend.name(), started.elapsed(), outcome.as_ref().err());
         let warnings = failure_warnings(failures, outcome.as_ref().err());
         let result = outcome.map_err(|e| Failure {
             cause: Cause::Backend,
@@ -40,6 +42,9 @@ impl InvoiceJob {
             cause: format!("the system random number generator failed: {e}"),
         })?;
         let bolt12 = invoice.kind == l402_backend::InvoiceKind::Bolt12;
-        Ok(Invoiced { payment_hash: invoice.payment_hash, text, bolt12, nonce })
+        // A backend that cannot find the invoice from its hash alone (an LNURL verify URL)
+        // gets its reference back through the token.
+        let lookup = (!invoice.lookup.is_hash_only()).then(|| invoice.lookup.extra().to_vec());
+        Ok(Invoiced { payment_hash: invoice.payment_hash, text, bolt12, nonce, lookup })
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use l402_backend::{with_timeout, Backend, Settlement};
+use l402_backend::{with_timeout, Backend, LookupRef, Settlement};
 use l402_gate::{Cause, Failure, IoResult, Payment};
 
 use super::{collect_failures, failure_warnings, Done};
@@ -13,20 +13,28 @@ use super::{collect_failures, failure_warnings, Done};
 /// Inputs of a lookup: plain owned data so the future is `Send + 'static`.
 pub struct LookupJob {
     pub backend: Arc<dyn Backend>,
-    pub payment_hash: [u8; 32],
+    pub lookup: LookupRef,
     pub timeout: Duration,
 }
 
 impl LookupJob {
     pub async fn run(self) -> Done {
         let name = self.backend.name();
+        let started = std::time::Instant::now();
         let (outcome, failures) = collect_failures(with_timeout(
             name,
             self.timeout,
-            self.backend.lookup_invoice(&self.payment_hash.into()),
+            self.backend.lookup_invoice(&self.lookup),
         ))
         .await;
         let warnings = failure_warnings(failures, outcome.as_ref().err());
+        let seen = match &outcome {
+            Ok(Settlement::Settled { .. }) => "settled",
+            Ok(Settlement::Open) => "open",
+            Ok(_) => "gone",
+            Err(_) => "error",
+        };
+        crate::metrics::count::lookup(name, started.elapsed(), seen);
         let result = match outcome {
             Ok(Settlement::Settled { .. }) => Ok(Payment::Settled),
             Ok(Settlement::Open) => Ok(Payment::Open),
