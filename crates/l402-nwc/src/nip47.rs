@@ -223,8 +223,8 @@ pub fn invoice_from_reply(req: &InvoiceRequest, reply: Reply) -> Result<Invoice,
 }
 
 /// Turns a `lookup_invoice` reply for `payment_hash` into a [`Settlement`]: settled when
-/// `settled_at` is set or `state` is `settled` (a reported preimage is checked with
-/// [`check_preimage`]); `expired` state or a past `expires_at` is Expired; `failed` is
+/// `settled_at` is set or `state` is `settled`, and only with a preimage that passes
+/// [`check_preimage`] (a claim without one is an invalid reply); `expired` state or a past `expires_at` is Expired; `failed` is
 /// Canceled; otherwise Open. The error `NOT_FOUND` is [`Settlement::Unknown`].
 pub fn settlement_from_reply(payment_hash: &[u8; 32], reply: Reply) -> Result<Settlement, BackendError> {
     const METHOD: &str = "lookup_invoice";
@@ -249,11 +249,14 @@ pub fn settlement_from_reply(payment_hash: &[u8; 32], reply: Reply) -> Result<Se
     };
     let settled = settled_at.is_some_and(|t| t > 0) || state.as_deref() == Some("settled");
     if settled {
-        let preimage = hash_field(METHOD, &result, "preimage")?;
-        if let Some(p) = &preimage {
-            check_preimage(NAME, payment_hash, p)?;
-        }
-        return Ok(Settlement::Settled { preimage });
+        // Believed only with the preimage (NIP-47 `lookup_invoice`: `preimage` of a paid
+        // invoice): it must hash to the payment hash (BOLT 11 `p` field), else the claim is
+        // an invalid reply, never a settlement.
+        let Some(preimage) = hash_field(METHOD, &result, "preimage")? else {
+            return Err(invalid(format!("{METHOD}: settled without a preimage")));
+        };
+        check_preimage(NAME, payment_hash, &preimage)?;
+        return Ok(Settlement::Settled { preimage: Some(preimage) });
     }
     let expires_at = result.get("expires_at").and_then(Value::as_u64);
     Ok(match state.as_deref() {
@@ -343,10 +346,13 @@ mod tests {
             lookup(&hash, &format!(r#"{{"result":{{"settled_at":1700000000,"preimage":"{p}"}}}}"#)).unwrap(),
             Settlement::Settled { preimage: Some(preimage) }
         );
-        assert_eq!(
-            lookup(&hash, r#"{"result":{"state":"settled","preimage":"","settled_at":null}}"#).unwrap(),
-            Settlement::Settled { preimage: None }
-        );
+        for text in [
+            r#"{"result":{"state":"settled","preimage":"","settled_at":null}}"#,
+            r#"{"result":{"state":"settled"}}"#,
+            r#"{"result":{"settled_at":1700000000,"preimage":null}}"#,
+        ] {
+            assert_eq!(lookup(&hash, text).unwrap_err().kind(), "invalid_reply", "{text}");
+        }
         assert_eq!(
             lookup(&hash, r#"{"result_type":"lookup_invoice","error":{"code":"NOT_FOUND","message":"no"},"result":null}"#).unwrap(),
             Settlement::Unknown

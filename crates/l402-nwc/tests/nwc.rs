@@ -2,8 +2,8 @@
 //! testnode_nwc::relay): the shared conformance suite, both encryptions, relay restarts,
 //! fallback relays, an offline wallet, responses by the wrong signer, NIP-47 error codes.
 //!
-//! Tests that need the relay skip (saying so) when `L402_NOSTR_RELAY` is unset;
-//! `scripts/test.sh` sets it.
+//! Tests that need the relay fail, saying why, when `L402_NOSTR_RELAY` is unset
+//! (`scripts/test.sh` sets it); with `L402_ALLOW_SKIP=1` they skip instead.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -22,8 +22,17 @@ async fn relay() -> Option<TestRelay> {
     match TestRelay::start().await.unwrap() {
         Some(r) => Some(r),
         None => {
-            eprintln!("skipping: {RELAY_ENV} is not set (scripts/install-deps.sh test installs the relay, scripts/test.sh sets it)");
-            None
+            let why = format!(
+                "{RELAY_ENV} is not set: it names the nostr-relay executable that \
+                 `scripts/install-deps.sh test` installs under $HOME/.cache/ngx-l402/peers/ \
+                 (scripts/test.sh sets it); set L402_ALLOW_SKIP=1 to skip these tests"
+            );
+            if std::env::var("L402_ALLOW_SKIP").as_deref() == Ok("1") {
+                eprintln!("skipping: {why}");
+                None
+            } else {
+                panic!("{why}");
+            }
         }
     }
 }
