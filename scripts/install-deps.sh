@@ -24,16 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# A real Nostr relay for the NWC tests (crates/l402-nwc): PyPI nostr-relay in its own venv,
-# kept across runs under ~/.cache; the tests find it through L402_NOSTR_RELAY (scripts/test.sh).
+# A real Nostr relay for the NWC tests (crates/l402-nwc): installed once under ~/.cache and
+# checked to start (scripts/nostr-relay.sh); the tests find it through L402_NOSTR_RELAY
+# (scripts/test.sh).
 if [ "$what" = test ] || [ "$what" = bench ]; then
-  relay_venv=${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}/nostr-relay
-  if ! "$relay_venv/bin/nostr-relay" --help >/dev/null 2>&1; then
-    echo "==> pip install nostr-relay==1.14 into $relay_venv"
-    rm -rf "$relay_venv"
-    python3 -m venv "$relay_venv"
-    "$relay_venv/bin/pip" install --quiet --disable-pip-version-check 'nostr-relay==1.14'
-  fi
+  "$(dirname "$0")/nostr-relay.sh" install
 fi
 
 # promtool, to check the module's Prometheus output (tests/integration/test_metrics.py): taken

@@ -5,7 +5,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/install-deps.sh" test
 # The Nostr relay install-deps.sh installed, for the NWC backend tests.
-export L402_NOSTR_RELAY=${L402_NOSTR_RELAY:-${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}/nostr-relay/bin/nostr-relay}
+export L402_NOSTR_RELAY=${L402_NOSTR_RELAY:-$("$root/scripts/nostr-relay.sh" path)}
 # promtool, which install-deps.sh took from Debian's prometheus package (test_metrics.py).
 export L402_PROMTOOL=${L402_PROMTOOL:-${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}/promtool/promtool}
 
