@@ -172,11 +172,6 @@ impl Relay {
         }
     }
 
-    /// Whether [`Relay::ensure_running`] was called (and [`Relay::stop`] was not).
-    pub fn is_running(&self) -> bool {
-        lock(&self.task).as_ref().is_some_and(|t| !t.is_finished())
-    }
-
     /// Closes the connection and ends the task.
     pub async fn stop(&self) {
         self.shared.stop.send_replace(true);

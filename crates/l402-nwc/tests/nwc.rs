@@ -19,7 +19,16 @@ use testnode_nwc::{Behaviour, TestWallet, WalletEncryption, WalletOptions};
 const TIMEOUT: Duration = Duration::from_millis(1500);
 
 async fn relay() -> Option<TestRelay> {
-    match TestRelay::start().await.unwrap() {
+    or_skip(TestRelay::start().await.unwrap())
+}
+
+/// A relay that forwards events with bad signatures (when the relay can be so configured).
+async fn relay_unchecked() -> Option<TestRelay> {
+    or_skip(TestRelay::start_unchecked().await.unwrap())
+}
+
+fn or_skip(relay: Option<TestRelay>) -> Option<TestRelay> {
+    match relay {
         Some(r) => Some(r),
         None => {
             let why = format!(
@@ -280,4 +289,71 @@ fn new_opens_no_socket_and_needs_no_runtime() {
     assert_eq!(backend.link(), Link::Idle);
     assert_eq!(backend.config().relays()[0].as_str(), "ws://127.0.0.1:9");
     assert!(!format!("{backend:?}").contains("71a8c14c"));
+}
+
+/// Hostile or broken replies from the wallet's own connection: a response with a signature
+/// that does not verify (through a relay configured not to check, so the backend's own
+/// check is what is tested), one `e`-tagged with another request, none at all, content that
+/// does not decrypt, a settled lookup without its preimage. None is believed, none panics,
+/// every call ends within the timeout, and the backend works normally afterwards.
+#[tokio::test]
+async fn hostile_replies_are_ignored_or_invalid() {
+    let Some(relay) = relay_unchecked().await else { return };
+    let wallet = wallet_with(&relay, WalletEncryption::Both).await;
+    let backend = backend_for(&wallet.uri());
+    backend.start().await.unwrap();
+    let paid = backend.create_invoice(sample_request()).await.unwrap();
+    let preimage = wallet.settle(&paid.text).unwrap();
+
+    let within_timeout = |start: Instant| {
+        let took = start.elapsed();
+        assert!(took < TIMEOUT + Duration::from_millis(400), "{took:?}");
+    };
+    for (behaviour, reaches_us) in [
+        (Behaviour::BadSignature, !relay.checks_signatures()),
+        (Behaviour::WrongRequest, true),
+        (Behaviour::Silent, false),
+    ] {
+        wallet.set_behaviour(behaviour.clone()).await.unwrap();
+        let ignored = backend.ignored_events();
+        let replies = wallet.counts().replies;
+        let start = Instant::now();
+        let e = assert_kind(backend.create_invoice(sample_request()).await, "unavailable");
+        within_timeout(start);
+        assert!(e.to_string().contains("did not answer"), "{behaviour:?}: {e}");
+        let start = Instant::now();
+        assert_kind(backend.lookup_invoice(&paid.lookup).await, "unavailable");
+        within_timeout(start);
+        if behaviour != Behaviour::Silent {
+            assert!(wallet.counts().replies > replies, "{behaviour:?}: the wallet answered");
+        }
+        if reaches_us {
+            assert!(backend.ignored_events() > ignored, "{behaviour:?}: the response reached us and was ignored");
+        }
+    }
+
+    wallet.set_behaviour(Behaviour::Undecryptable).await.unwrap();
+    let e = assert_kind(backend.create_invoice(sample_request()).await, "invalid_reply");
+    assert!(e.to_string().contains("decrypt"), "{e}");
+    assert_kind(backend.lookup_invoice(&paid.lookup).await, "invalid_reply");
+
+    // Settled is believed only with the preimage (and only one that hashes to the hash).
+    wallet.set_behaviour(Behaviour::NoPreimage).await.unwrap();
+    let e = assert_kind(backend.lookup_invoice(&paid.lookup).await, "invalid_reply");
+    assert!(e.to_string().contains("preimage"), "{e}");
+    wallet.set_behaviour(Behaviour::Garbage(l402_backend::conformance::GarbageKind::WrongHash)).await.unwrap();
+    assert_kind(backend.lookup_invoice(&paid.lookup).await, "invalid_reply");
+
+    wallet.set_behaviour(Behaviour::Normal).await.unwrap();
+    assert_eq!(
+        backend.lookup_invoice(&paid.lookup).await.unwrap(),
+        Settlement::Settled { preimage: Some(preimage) }
+    );
+    backend.create_invoice(sample_request()).await.unwrap();
+    // Neither the client secret nor the preimage shows in Debug output.
+    let secret = wallet.uri().rsplit_once("secret=").unwrap().1.to_owned();
+    let shown = format!("{backend:?} {:?} {:?}", backend.config(), backend.lookup_invoice(&paid.lookup).await);
+    assert!(!shown.contains(&secret), "{shown}");
+    assert!(!shown.contains(&testnode_nwc::hex_encode(&preimage)), "{shown}");
+    backend.stop().await;
 }

@@ -8,6 +8,11 @@
 //! | `POST /mode/garbage/<kind>` | `unparsable`, `wrong-hash`, `not-json`, `wrong-amount` | `ok` |
 //! | `POST /mode/wrong-amount` | invoices for another amount | `ok` |
 //! | `POST /mode/wrong-signer` | responses signed by another key | `ok` |
+//! | `POST /mode/silent` (or `/mode/no-reply`) | stay connected, never answer | `ok` |
+//! | `POST /mode/bad-signature` | responses whose `sig` does not verify | `ok` |
+//! | `POST /mode/wrong-request` | responses `e`-tagged with another event id | `ok` |
+//! | `POST /mode/undecryptable` | response content that does not decrypt | `ok` |
+//! | `POST /mode/no-preimage` | settled lookups without the preimage | `ok` |
 //! | `POST /mode/error/<CODE>` | NIP-47 error replies with `CODE` (e.g. `RATE_LIMITED`) | `ok` |
 //! | `POST /settle/<bolt11 or payment hash>` | mark the invoice paid | preimage, hex |
 //! | `GET /mode` | — | the current mode (`Normal`, `Slow(2s)`, `Error("RATE_LIMITED")`, …) |
@@ -75,6 +80,11 @@ pub fn parse_mode(path: &str, query: Option<&str>) -> Result<Behaviour, String> 
         "slow" => Behaviour::Slow(Duration::from_millis(ms().ok_or("expected ?ms=<milliseconds>")?)),
         "wrong-amount" | "garbage/wrong-amount" => Behaviour::WrongAmount,
         "wrong-signer" => Behaviour::WrongSigner,
+        "silent" | "no-reply" => Behaviour::Silent,
+        "bad-signature" | "wrong-signature" => Behaviour::BadSignature,
+        "wrong-request" => Behaviour::WrongRequest,
+        "undecryptable" | "garbage/undecryptable" => Behaviour::Undecryptable,
+        "no-preimage" => Behaviour::NoPreimage,
         "garbage/unparsable" => Behaviour::Garbage(GarbageKind::Unparsable),
         "garbage/wrong-hash" => Behaviour::Garbage(GarbageKind::WrongHash),
         "garbage/not-json" | "garbage/non-json" => Behaviour::Garbage(GarbageKind::NotJson),
@@ -134,6 +144,8 @@ pub async fn serve(wallet: TestWallet, port: u16) -> io::Result<(SocketAddr, Joi
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
+                // Out of descriptors, say: wait instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             };
             let wallet = wallet.clone();
@@ -160,6 +172,11 @@ mod tests {
         assert_eq!(parse_mode("garbage/not_json", None).unwrap(), Behaviour::Garbage(GarbageKind::NotJson));
         assert_eq!(parse_mode("error/rate-limited", None).unwrap(), Behaviour::Error("RATE_LIMITED".into()));
         assert_eq!(parse_mode("wrong-signer", None).unwrap(), Behaviour::WrongSigner);
+        assert_eq!(parse_mode("no-reply", None).unwrap(), Behaviour::Silent);
+        assert_eq!(parse_mode("wrong_signature", None).unwrap(), Behaviour::BadSignature);
+        assert_eq!(parse_mode("wrong-request", None).unwrap(), Behaviour::WrongRequest);
+        assert_eq!(parse_mode("undecryptable", None).unwrap(), Behaviour::Undecryptable);
+        assert_eq!(parse_mode("no-preimage", None).unwrap(), Behaviour::NoPreimage);
         assert!(parse_mode("error/", None).is_err());
         assert!(parse_mode("sideways", None).is_err());
     }

@@ -12,8 +12,9 @@
 //! conformance suite): [`Behaviour::Normal`], `Slow` (answers after a delay), `Offline` (closes
 //! its relay connection and stays away), `Garbage` (unparsable invoice, wrong payment hash or
 //! preimage, non-JSON content), `WrongAmount`, `Error(code)` (a NIP-47 error reply) and
-//! `WrongSigner` (responses signed by another key). [`TestWallet::settle`] marks an invoice
-//! paid. The `testnode-nwc` binary exposes the same controls over HTTP ([`control`]).
+//! `WrongSigner` (responses signed by another key), `Silent` (no reply), `BadSignature`,
+//! `WrongRequest` (another `e` tag), `Undecryptable` and `NoPreimage`. [`TestWallet::settle`]
+//! marks an invoice paid. The `testnode-nwc` binary exposes the same controls over HTTP ([`control`]).
 
 pub mod control;
 mod hex;
@@ -77,6 +78,19 @@ pub enum Behaviour {
     Error(String),
     /// Correctly, but signed by another key (clients must ignore such responses).
     WrongSigner,
+    /// Stays connected and reads requests but never answers ("no reply").
+    Silent,
+    /// Correctly, by the wallet's key, but with a signature that does not verify (NIP-01
+    /// `sig`): clients must ignore it. Reaches the client only through a relay that does not
+    /// check signatures ([`relay::TestRelay::start_unchecked`]).
+    BadSignature,
+    /// Correctly, but `e`-tagged with another event id than the request's (NIP-47: the
+    /// response's `e` tag is the request id): clients must ignore it.
+    WrongRequest,
+    /// With content that decrypts with neither NIP-04 nor NIP-44.
+    Undecryptable,
+    /// Lookups of paid invoices say settled but carry no preimage.
+    NoPreimage,
 }
 
 impl From<Mode> for Behaviour {

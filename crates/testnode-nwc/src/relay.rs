@@ -1,7 +1,8 @@
-//! A real Nostr relay for tests: the PyPI `nostr-relay` (1.14) executable named by
-//! `L402_NOSTR_RELAY`, started on a free 127.0.0.1 port with its SQLite database in a fresh
-//! temporary directory (`scripts/install-deps.sh test` installs it under
-//! `$HOME/.cache/ngx-l402/peers/nostr-relay/`).
+//! A real Nostr relay for tests: the executable named by `L402_NOSTR_RELAY` (PyPI
+//! `nostr-relay` 1.14, or `nostr-rs-relay` 0.8.12 when the file is called so), started on a
+//! free 127.0.0.1 port with its SQLite database in a fresh temporary directory
+//! (`scripts/nostr-relay.sh install`, run by `scripts/install-deps.sh test`, installs it under
+//! `$HOME/.cache/ngx-l402/peers/`).
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -35,14 +36,33 @@ pub struct TestRelay {
     exe: PathBuf,
     dir: PathBuf,
     port: u16,
+    checks_signatures: bool,
     child: Option<Child>,
+}
+
+/// Which relay implementation an executable is, from its file name.
+fn is_rust_relay(exe: &std::path::Path) -> bool {
+    exe.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("nostr-rs-relay"))
 }
 
 impl TestRelay {
     /// Starts the relay named by [`RELAY_ENV`] on a free port and waits until it accepts
     /// connections. `Ok(None)` when the variable is unset.
     pub async fn start() -> io::Result<Option<TestRelay>> {
+        TestRelay::start_with(true).await
+    }
+
+    /// The same, but the relay stores and forwards events whose signature does not verify
+    /// (NIP-01 requires relays to check; this one is configured not to), so that a client's
+    /// own check can be tested. Only the PyPI relay can be configured so: with
+    /// `nostr-rs-relay`, [`TestRelay::checks_signatures`] stays true.
+    pub async fn start_unchecked() -> io::Result<Option<TestRelay>> {
+        TestRelay::start_with(false).await
+    }
+
+    async fn start_with(checks_signatures: bool) -> io::Result<Option<TestRelay>> {
         let Some(exe) = relay_executable() else { return Ok(None) };
+        let checks_signatures = checks_signatures || is_rust_relay(&exe);
         static N: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
             "l402-nostr-relay-{}-{}",
@@ -50,32 +70,49 @@ impl TestRelay {
             N.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir)?;
-        let mut relay = TestRelay { exe, dir, port: free_port()?, child: None };
+        let mut relay = TestRelay { exe, dir, port: free_port()?, checks_signatures, child: None };
         relay.spawn().await?;
         Ok(Some(relay))
     }
 
     async fn spawn(&mut self) -> io::Result<()> {
-        let config = self.dir.join("config.yaml");
-        std::fs::write(
-            &config,
-            format!(
-                "DEBUG: false\n\
-                 relay_name: l402 test relay\n\
-                 storage:\n  sqlalchemy.url: sqlite+aiosqlite:///{db}\n  validators:\n    - nostr_relay.validators.is_not_too_large\n    - nostr_relay.validators.is_signed\n\
-                 gunicorn:\n  bind: 127.0.0.1:{port}\n  workers: 1\n  loglevel: warning\n  reload: false\n\
-                 authentication:\n  enabled: false\n\
-                 message_timeout: 1800\nsubscription_limit: 32\nmax_limit: 6000\n",
-                db = self.dir.join("nostr.sqlite3").display(),
-                port = self.port,
-            ),
-        )?;
+        let mut command = if is_rust_relay(&self.exe) {
+            let config = self.dir.join("config.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "[info]\nrelay_url = \"ws://127.0.0.1:{port}/\"\nname = \"l402 test relay\"\n\
+                     [network]\naddress = \"127.0.0.1\"\nport = {port}\n\
+                     [database]\nengine = \"sqlite\"\ndata_directory = \"{dir}\"\n",
+                    port = self.port,
+                    dir = self.dir.display(),
+                ),
+            )?;
+            let mut c = Command::new(&self.exe);
+            c.arg("--config").arg(&config);
+            c
+        } else {
+            let config = self.dir.join("config.yaml");
+            let signed = if self.checks_signatures { "\n    - nostr_relay.validators.is_signed" } else { "" };
+            std::fs::write(
+                &config,
+                format!(
+                    "DEBUG: false\n\
+                     relay_name: l402 test relay\n\
+                     storage:\n  sqlalchemy.url: sqlite+aiosqlite:///{db}\n  validators:\n    - nostr_relay.validators.is_not_too_large{signed}\n\
+                     gunicorn:\n  bind: 127.0.0.1:{port}\n  workers: 1\n  loglevel: warning\n  reload: false\n\
+                     authentication:\n  enabled: false\n\
+                     message_timeout: 1800\nsubscription_limit: 32\nmax_limit: 6000\n",
+                    db = self.dir.join("nostr.sqlite3").display(),
+                    port = self.port,
+                ),
+            )?;
+            let mut c = Command::new(&self.exe);
+            c.arg("-c").arg(&config).arg("serve").arg("--use-uvicorn");
+            c
+        };
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("relay.log"))?;
-        let child = Command::new(&self.exe)
-            .arg("-c")
-            .arg(&config)
-            .arg("serve")
-            .arg("--use-uvicorn")
+        let child = command
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -102,6 +139,11 @@ impl TestRelay {
     /// `ws://127.0.0.1:port`.
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// Whether the relay refuses events whose signature does not verify.
+    pub fn checks_signatures(&self) -> bool {
+        self.checks_signatures
     }
 
     /// The relay's port.

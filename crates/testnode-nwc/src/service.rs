@@ -142,6 +142,9 @@ fn handle_frame(inner: &Arc<Inner>, text: &str, tx: &mpsc::Sender<String>) {
     }
     inner.counters.requests.fetch_add(1, Ordering::Relaxed);
     let behaviour = inner.behaviour.borrow().clone();
+    if behaviour == Behaviour::Silent {
+        return;
+    }
     let inner = Arc::clone(inner);
     let tx = tx.clone();
     tokio::spawn(async move {
@@ -194,12 +197,18 @@ fn answer(inner: &Inner, request: &Event, behaviour: &Behaviour) -> Option<Strin
         (error_reply("", "UNSUPPORTED_ENCRYPTION", "this wallet does not support it"), Scheme::Nip04)
     };
     let secret = inner.wallet_keys.secret_key();
-    let encrypted = match scheme {
-        Scheme::Nip44 => nip44::encrypt(secret, &request.pubkey, &plain, nip44::Version::V2),
-        Scheme::Nip04 => nip04::encrypt(secret, &request.pubkey, &plain),
+    let encrypted = match (behaviour, scheme) {
+        (Behaviour::Undecryptable, Scheme::Nip44) => Ok("AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned()),
+        (Behaviour::Undecryptable, Scheme::Nip04) => Ok("bm90IGVuY3J5cHRlZA==?iv=AAAAAAAAAAAAAAAAAAAAAA==".to_owned()),
+        (_, Scheme::Nip44) => nip44::encrypt(secret, &request.pubkey, &plain, nip44::Version::V2),
+        (_, Scheme::Nip04) => nip04::encrypt(secret, &request.pubkey, &plain),
     }
     .ok()?;
-    let mut tags = vec![Tag::public_key(request.pubkey), Tag::event(request.id)];
+    let answered = match behaviour {
+        Behaviour::WrongRequest => nostr::prelude::EventId::from_byte_array(random32().unwrap_or([9; 32])),
+        _ => request.id,
+    };
+    let mut tags = vec![Tag::public_key(request.pubkey), Tag::event(answered)];
     if scheme == Scheme::Nip44 {
         tags.push(Tag::custom("encryption", ["nip44_v2"]));
     }
@@ -212,6 +221,15 @@ fn answer(inner: &Inner, request: &Event, behaviour: &Behaviour) -> Option<Strin
         .custom_created_at(Timestamp::now())
         .finalize(&signer)
         .ok()?;
+    let mut response = serde_json::to_value(&response).ok()?;
+    if *behaviour == Behaviour::BadSignature {
+        // Flip one bit of the 64-byte Schnorr signature (NIP-01 `sig`, BIP-340): the id and
+        // everything else stay valid.
+        let sig = response.get("sig").and_then(Value::as_str).and_then(hex::decode64)?;
+        let mut sig = sig;
+        sig[10] ^= 1;
+        response["sig"] = json!(hex::encode(&sig));
+    }
     Some(json!(["EVENT", response]).to_string())
 }
 
@@ -277,6 +295,11 @@ fn lookup_invoice(inner: &Inner, params: &Value, behaviour: &Behaviour) -> Strin
     };
     let mut result = entry.to_json(now_unix());
     match behaviour {
+        Behaviour::NoPreimage => {
+            if let Some(m) = result.as_object_mut() {
+                m.remove("preimage");
+            }
+        }
         Behaviour::Garbage(GarbageKind::WrongHash) => {
             if entry.settled_at.is_some() {
                 result["preimage"] = json!(hex::encode(&random32().unwrap_or([7; 32])));
