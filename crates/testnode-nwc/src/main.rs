@@ -1,6 +1,6 @@
-//! `testnode-nwc --relay ws://127.0.0.1:P --control-port M [--encryption nip44|nip04|both]`:
-//! a NIP-47 wallet service on the relay, with its control endpoint on 127.0.0.1:M (see the
-//! library documentation). Prints one ready line once subscribed:
+//! `testnode-nwc --relay ws://127.0.0.1:P [--control-port M] [--encryption nip44|nip04|both]`:
+//! a NIP-47 wallet service on the relay, with its control endpoint on 127.0.0.1:M (a free
+//! port when M is 0 or not given; see the library documentation). Prints one ready line once subscribed:
 //! `testnode-nwc: uri nostr+walletconnect://… control http://127.0.0.1:M`.
 
 use std::io::Write as _;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use testnode_nwc::{TestWallet, WalletEncryption, WalletOptions};
 
-const USAGE: &str = "usage: testnode-nwc --relay ws://127.0.0.1:P --control-port M [--encryption nip44|nip04|both]";
+const USAGE: &str = "usage: testnode-nwc --relay ws://127.0.0.1:P [--control-port M] [--encryption nip44|nip04|both]";
 
 struct Args {
     relay: String,
@@ -36,9 +36,14 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    let relay = relay.ok_or_else(|| format!("--relay is required\n{USAGE}"))?;
+    // Test-only: the wallet talks to a relay on this machine, never elsewhere.
+    if !relay.starts_with("ws://127.0.0.1:") {
+        return Err(format!("--relay must be ws://127.0.0.1:<port>, not {relay:?}"));
+    }
     Ok(Args {
-        relay: relay.ok_or_else(|| format!("--relay is required\n{USAGE}"))?,
-        control_port: control_port.ok_or_else(|| format!("--control-port is required\n{USAGE}"))?,
+        relay,
+        control_port: control_port.unwrap_or(0),
         encryption,
     })
 }
