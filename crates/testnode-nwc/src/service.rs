@@ -38,12 +38,9 @@ pub(crate) async fn run(inner: Arc<Inner>) {
     let mut behaviour = inner.behaviour.subscribe();
     loop {
         let _ = behaviour.wait_for(|b| *b != Behaviour::Offline).await;
-        match timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(inner.relay.as_str())).await {
-            Ok(Ok((ws, _))) => {
-                serve(&inner, ws, &mut behaviour).await;
-                inner.connected.send_replace(false);
-            }
-            _ => {}
+        if let Ok(Ok((ws, _))) = timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(inner.relay.as_str())).await {
+            serve(&inner, ws, &mut behaviour).await;
+            inner.connected.send_replace(false);
         }
         sleep(Duration::from_millis(200)).await;
     }
@@ -174,10 +171,10 @@ fn answer(inner: &Inner, request: &Event, behaviour: &Behaviour) -> Option<Strin
         .iter()
         .any(|t| t.kind() == "encryption" && t.content().is_some_and(|c| c.split_whitespace().any(|s| s == "nip44_v2")));
     let scheme = if nip44_requested { Scheme::Nip44 } else { Scheme::Nip04 };
-    let supported = match (inner.options.encryption, scheme) {
-        (WalletEncryption::Both, _) | (WalletEncryption::Nip44, Scheme::Nip44) | (WalletEncryption::Nip04, Scheme::Nip04) => true,
-        _ => false,
-    };
+    let supported = matches!(
+        (inner.options.encryption, scheme),
+        (WalletEncryption::Both, _) | (WalletEncryption::Nip44, Scheme::Nip44) | (WalletEncryption::Nip04, Scheme::Nip04)
+    );
     let (plain, scheme) = if supported {
         match scheme {
             Scheme::Nip44 => inner.counters.nip44.fetch_add(1, Ordering::Relaxed),
@@ -245,7 +242,7 @@ fn reply_content(inner: &Inner, request: &str, behaviour: &Behaviour) -> String 
         "lookup_invoice" => inner.counters.lookup_invoice.fetch_add(1, Ordering::Relaxed),
         _ => 0,
     };
-    if !inner.options.methods.iter().any(|m| *m == method) {
+    if !inner.options.methods.contains(&method) {
         return error_reply(&method, "NOT_IMPLEMENTED", "method not offered by this wallet");
     }
     match behaviour {
