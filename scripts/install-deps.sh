@@ -24,6 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# A real Nostr relay for the NWC tests (crates/l402-nwc): installed once under ~/.cache and
+# checked to start (scripts/nostr-relay.sh); the tests find it through L402_NOSTR_RELAY
+# (scripts/test.sh).
+if [ "$what" = test ] || [ "$what" = bench ]; then
+  "$(dirname "$0")/nostr-relay.sh" install
+fi
+
 # promtool, to check the module's Prometheus output (tests/integration/test_metrics.py): taken
 # out of Debian's prometheus package without installing it (no service, no user, no port).
 if [ "$what" = test ]; then

@@ -4,6 +4,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/install-deps.sh" test
+# The Nostr relay install-deps.sh installed, for the NWC backend tests.
+export L402_NOSTR_RELAY=${L402_NOSTR_RELAY:-$("$root/scripts/nostr-relay.sh" path)}
 # promtool, which install-deps.sh took from Debian's prometheus package (test_metrics.py).
 export L402_PROMTOOL=${L402_PROMTOOL:-${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}/promtool/promtool}
 
@@ -11,8 +13,8 @@ echo "==> build (release)"
 "$root/scripts/build.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 
-echo "==> backend test servers (LND gRPC, CLN JSON-RPC, Eclair HTTP)"
-cargo build --release --quiet -p testnode-lnd -p testnode-cln -p testnode-eclair -p testnode-lnurl
+echo "==> backend test servers (LND gRPC, CLN JSON-RPC, Eclair HTTP, LNURL payee, NWC wallet)"
+cargo build --release --quiet -p testnode-lnd -p testnode-cln -p testnode-eclair -p testnode-lnurl -p testnode-nwc
 export L402_TESTNODE_DIR=$CARGO_TARGET_DIR/release
 
 echo "==> unit and property tests (crates without nginx)"

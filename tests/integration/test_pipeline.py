@@ -66,18 +66,22 @@ def ids(mac):
 
 
 def log_lines(n, count, timeout=5.0):
-    """The last `count` access-log lines as dicts (waits for the log to be written)."""
+    """The next `count` access-log lines (after those an earlier call returned) as dicts; waits
+    until all of them are written (the lines of one exchange may land a moment apart)."""
     path = os.path.join(n.dir, "logs", "l402.log")
+    seen = getattr(n, "log_lines_seen", 0)
     deadline = time.time() + timeout
     lines = []
     while time.time() < deadline:
         if os.path.exists(path):
             lines = open(path).read().splitlines()
-            if len(lines) >= count:
+            if len(lines) >= seen + count:
                 break
         time.sleep(0.05)
+    assert len(lines) >= seen + count, f"expected {count} new access-log lines, got {lines[seen:]}"
+    n.log_lines_seen = seen + count
     out = []
-    for line in lines[-count:]:
+    for line in lines[seen:seen + count]:
         values, uri = line.rsplit(" ", 1)
         d = dict(zip(FIELDS, values.split("|")))
         d["uri"] = uri
@@ -127,7 +131,7 @@ def test_variables_after_try_files_and_in_headers_sent_upstream(make_nginx):
     mac, pre = buy(n, "/tf/")
     r = requests.get(n.url + "/tf/missing", headers=auth(mac, pre), timeout=10)
     assert r.status_code == 200 and r.text == "paid content\n"
-    [paid] = log_lines(n, 1)
+    _challenge, _pay, paid = log_lines(n, 3)
     assert paid["status"] == "paid" and paid["uri"] == "/protected/index.html"
     r = requests.get(n.url + "/upstream/x", headers=auth(mac, pre), timeout=10)
     assert r.status_code == 200
@@ -205,7 +209,7 @@ def test_no_variable_and_no_log_line_holds_a_secret(make_nginx):
     for path in ("/protected/", "/protected/", "/protected/", "/dry/index.html", "/upstream/x"):
         requests.get(n.url + path, headers=auth(mac, pre), timeout=10)
     requests.get(n.url + "/tf/", headers=auth(mac, "00" * 32), timeout=10)
-    log_lines(n, 7)
+    log_lines(n, 8)  # the purchase (2) and the 6 requests above
     access = open(os.path.join(n.dir, "logs", "l402.log")).read()
     errors = n.error_log()
     for secret in (pre, mac, mac[:40]):

@@ -16,6 +16,7 @@ mod cln;
 mod eclair;
 mod fake;
 mod lnd;
+mod nwc;
 pub mod lnurl;
 
 use std::any::Any;
@@ -36,7 +37,7 @@ pub static BACKENDS: &[Entry] = &[
     cln::ENTRY,
     eclair::ENTRY,
     lnurl::ENTRY,
-    Entry::planned("nwc"),
+    nwc::ENTRY,
     bolt12::ENTRY,
     Entry::planned("lnc"),
     fake::ENTRY,
