@@ -11,7 +11,7 @@
 //! | `GET /fault` | — | `{"fault":<fault JSON>,"user_faults":{"<user>":<fault JSON>}}` |
 //! | `POST /fault` | `{"fault":"<name>","on":"<target>","user":"<user>"}` | `{"ok":true}` |
 //! | `POST /fault/clear` | — | `{"ok":true}` (global and per-user faults cleared) |
-//! | `GET /params`, `POST /params` | `{"min_sendable","max_sendable","comment_allowed"}` (any subset) | the params |
+//! | `GET /params`, `POST /params` | `{"min_sendable","max_sendable","comment_allowed","invoice_expiry"}` (any subset; expiry in s) | the params |
 //! | `POST /settle` | `{"payment_hash":"<hex>"}` or `{"invoice":"<bolt11>"}` | `{"preimage":"<hex>"}` |
 //! | `POST /settle/<hash or bolt11>` | — | `{"preimage":"<hex>"}` |
 //! | `GET /invoices[?user=U]` | — | `[{"user","payment_hash","amount_msat","requested_msat","comment","settled","preimage","pr"}]` |
@@ -125,6 +125,7 @@ fn params_json(p: PayParams) -> Value {
         "min_sendable": p.min_sendable,
         "max_sendable": p.max_sendable,
         "comment_allowed": p.comment_allowed,
+        "invoice_expiry": p.invoice_expiry_secs,
     })
 }
 
@@ -216,6 +217,7 @@ fn set_params(node: &TestNode, body: &Value) -> Result<PayParams, String> {
         ("min_sendable", &mut p.min_sendable),
         ("max_sendable", &mut p.max_sendable),
         ("comment_allowed", &mut p.comment_allowed),
+        ("invoice_expiry", &mut p.invoice_expiry_secs),
     ] {
         match body.get(name) {
             None => {}

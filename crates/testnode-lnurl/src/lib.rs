@@ -57,21 +57,26 @@ use crate::tls::Tls;
 /// Longest a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The payRequest limits (LUD-06 `minSendable`, `maxSendable`; LUD-12 `commentAllowed`).
+/// The payRequest limits (LUD-06 `minSendable`, `maxSendable`; LUD-12 `commentAllowed`) and
+/// the expiry the callback writes into its invoices (LUD-06 has no expiry parameter: the
+/// payee chooses it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayParams {
     pub min_sendable: u64,
     pub max_sendable: u64,
     pub comment_allowed: u64,
+    /// BOLT11 `x` field of the invoices the callback issues, in seconds.
+    pub invoice_expiry_secs: u64,
 }
 
 impl Default for PayParams {
-    /// 1 sat to 1 000 000 sat, comments up to 255 characters.
+    /// 1 sat to 1 000 000 sat, comments up to 255 characters, invoices valid for an hour.
     fn default() -> PayParams {
         PayParams {
             min_sendable: 1_000,
             max_sendable: 1_000_000_000,
             comment_allowed: 255,
+            invoice_expiry_secs: INVOICE_EXPIRY_SECS,
         }
     }
 }
@@ -546,5 +551,13 @@ impl PeerControl for TestNode {
         let got = TestNode::settle(self, &hex::encode(&invoice.payment_hash))
             .or_else(|_| TestNode::settle(self, &invoice.text));
         Box::pin(async move { got })
+    }
+
+    /// Every mode but [`GarbageKind::WrongHash`] at invoice creation: a LUD-06 callback reports
+    /// no payment hash next to `pr`, so "a valid invoice with another hash beside it" has no
+    /// LNURL form. The mode still corrupts the verify URL and verify's preimage (LUD-21),
+    /// which the l402-lnurl tests check on lookup.
+    fn supports(&self, mode: &Mode) -> bool {
+        *mode != Mode::Garbage(GarbageKind::WrongHash)
     }
 }

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use crate::body::Body;
 use crate::fault::{Endpoint, Fault, HUGE_BODY_PADDING};
 use crate::hex;
-use crate::invoices::{random32, sha256, Order, INVOICE_EXPIRY_SECS};
+use crate::invoices::{random32, sha256, Order};
 use crate::Inner;
 
 /// Largest request body read (LNURL requests are GETs), in bytes.
@@ -248,7 +248,7 @@ fn callback(inner: &Inner, user: &str, query: &str, mode: Mode, fault: Fault) ->
     let (age_secs, expiry_secs) = if fault == Fault::ExpiredInvoice {
         (EXPIRED_AGE_SECS, EXPIRED_EXPIRY_SECS)
     } else {
-        (0, INVOICE_EXPIRY_SECS)
+        (0, params.invoice_expiry_secs)
     };
     let order = Order {
         user,

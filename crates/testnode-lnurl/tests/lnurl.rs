@@ -111,6 +111,7 @@ async fn callback_records_the_decoded_comment_and_checks_limits() {
         min_sendable: 10_000,
         max_sendable: 20_000,
         comment_allowed: 3,
+        ..PayParams::default()
     });
     let doc = get_json(&node, &node.lnurlp_url("carol")).await;
     assert_eq!(
@@ -450,6 +451,8 @@ async fn peer_control_for_the_conformance_suite() {
     assert!(tokio::net::TcpStream::connect(node.addr()).await.is_err());
     peer.set_mode(Mode::Normal).await;
     assert_eq!(get(&node, &node.lnurlp_url("olga")).await.status, 200);
+    assert!(peer.supports(&Mode::Garbage(GarbageKind::NotJson)));
+    assert!(!peer.supports(&Mode::Garbage(GarbageKind::WrongHash)));
 }
 
 #[test]
