@@ -87,42 +87,49 @@ pub unsafe fn run(settings: &Settings, lcf: &LocConf, io: Io) -> Executed {
                     PaymentState::Gone => Payment::Gone,
                 })));
             }
-            let backend = match backend_of(settings, lcf) {
+            let (backend, payee) = match backend_of(settings, lcf) {
                 Ok(b) => b,
                 Err(f) => return Executed::Now(IoResult::Lookup(Err(f))),
             };
             let lookup = lookup
                 .and_then(|extra| LookupRef::with_extra(payment_hash, &extra))
                 .unwrap_or_else(|| LookupRef::from_payment_hash(payment_hash));
-            let job = LookupJob { backend, lookup, timeout: settings.call_timeout() };
+            let job = LookupJob { backend, payee, lookup, timeout: settings.call_timeout() };
             Executed::Later(Job {
                 future: Box::pin(job.run()),
                 remember: Some(Box::new(move |result| remember(payment_hash, valid_until, result))),
             })
         }
         Io::Invoice { amount_msat, memo, expiry_secs } => {
-            let backend = match backend_of(settings, lcf) {
+            let (backend, payee) = match backend_of(settings, lcf) {
                 Ok(b) => b,
                 Err(f) => return Executed::Now(IoResult::Invoice(Err(f))),
             };
             let request = InvoiceRequest { amount_msat, memo, expiry_secs };
-            later(InvoiceJob { backend, request, timeout: settings.call_timeout() }.run())
+            later(InvoiceJob { backend, payee, request, timeout: settings.call_timeout() }.run())
         }
     }
 }
 
-/// The location's own payee (`l402_lnurl_addr`), else the block's backend.
-fn backend_of(settings: &Settings, lcf: &LocConf) -> Result<Arc<dyn Backend>, Failure> {
+/// The location's own payee (`l402_lnurl_addr`), else the block's backend; with the LNURL
+/// payee it pays, as logs name it.
+fn backend_of(settings: &Settings, lcf: &LocConf) -> Result<(Arc<dyn Backend>, Option<Arc<str>>), Failure> {
     if !crate::bridge::running() {
         return Err(no_backend());
     }
     match &lcf.lnurl_addr {
-        Some(payee) => crate::payees::backend_for(settings, payee).map_err(|e| Failure {
-            cause: Cause::Backend,
-            retry_after: Duration::from_secs(5),
-            log: format!("l402: cannot use the LNURL payee of this location: {e}"),
-        }),
-        None => worker::backend().ok_or_else(no_backend),
+        Some(payee) => match crate::payees::backend_for(settings, payee) {
+            Ok(t) => Ok((t.backend, Some(t.shown))),
+            Err(e) => Err(Failure {
+                cause: Cause::Backend,
+                retry_after: Duration::from_secs(5),
+                log: format!("l402: cannot use the LNURL payee of this location: {e}"),
+            }),
+        },
+        None => {
+            let backend = worker::backend().ok_or_else(no_backend)?;
+            Ok((backend, crate::backends::lnurl::default_payee(&settings.backends)))
+        }
     }
 }
 

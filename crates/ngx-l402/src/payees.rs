@@ -20,7 +20,14 @@ use crate::loc_tree::{children, l402_conf, name, named, server_l402_conf, server
 
 thread_local! {
     static TRANSPORT: RefCell<Option<Transport>> = const { RefCell::new(None) };
-    static PAYEES: RefCell<HashMap<Arc<str>, Arc<dyn Backend>>> = RefCell::new(HashMap::new());
+    static PAYEES: RefCell<HashMap<Arc<str>, Tenant>> = RefCell::new(HashMap::new());
+}
+
+/// A location's payee: its backend and how logs name it ([`l402_lnurl::Payee::shown`]).
+#[derive(Clone)]
+pub struct Tenant {
+    pub backend: Arc<dyn Backend>,
+    pub shown: Arc<str>,
 }
 
 /// This worker's LNURL transport, built on first use (after fork: it opens no socket itself).
@@ -36,19 +43,21 @@ pub fn transport(shared: &Shared) -> Result<Transport, String> {
     })
 }
 
-/// The backend of the payee `text` (a location's `l402_lnurl_addr`), built once per worker.
-pub fn backend_for(settings: &Settings, text: &Arc<str>) -> Result<Arc<dyn Backend>, String> {
-    if let Some(b) = PAYEES.with(|p| p.try_borrow().ok().and_then(|p| p.get(text).cloned())) {
-        return Ok(b);
+/// The payee `text` (a location's `l402_lnurl_addr`), built once per worker.
+pub fn backend_for(settings: &Settings, text: &Arc<str>) -> Result<Tenant, String> {
+    if let Some(t) = PAYEES.with(|p| p.try_borrow().ok().and_then(|p| p.get(text).cloned())) {
+        return Ok(t);
     }
     let payee = settings.lnurl.payee(text)?;
+    let shown: Arc<str> = payee.shown().into();
     let backend: Arc<dyn Backend> = Arc::new(LnurlBackend::new(settings.lnurl.config(payee), transport(&settings.lnurl)?));
+    let tenant = Tenant { backend, shown };
     PAYEES.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
-            p.insert(Arc::clone(text), Arc::clone(&backend));
+            p.insert(Arc::clone(text), tenant.clone());
         }
     });
-    Ok(backend)
+    Ok(tenant)
 }
 
 /// Checks every `l402_lnurl_addr` of the block; `Err` names the location.

@@ -123,6 +123,15 @@ pub fn shared(values: &Values, timeout: Duration) -> Result<Shared, String> {
 struct Lnurl {
     shared: Shared,
     payee: Payee,
+    shown: Arc<str>,
+}
+
+/// How logs name the block's LNURL payee, when the block's only backend is `lnurl`.
+pub fn default_payee(backends: &[super::Configured]) -> Option<Arc<str>> {
+    match backends {
+        [only] => only.settings.as_any().downcast_ref::<Lnurl>().map(|l| Arc::clone(&l.shown)),
+        _ => None,
+    }
 }
 
 impl Loaded for Lnurl {
@@ -139,5 +148,6 @@ fn load(l: &Load<'_>) -> Result<Box<dyn Loaded>, String> {
     let address = l.required("lnurl", "l402_lnurl_address", "LNURL_ADDRESS")?;
     let shared = shared(l.values, l.timeout)?;
     let payee = shared.payee(&address.value).map_err(|e| format!("{}: payee {e}", address.from))?;
-    Ok(Box::new(Lnurl { shared, payee }))
+    let shown = payee.shown().into();
+    Ok(Box::new(Lnurl { shared, payee, shown }))
 }

@@ -12,6 +12,8 @@ use super::{collect_failures, failure_warnings, Done};
 /// Inputs of an invoice: plain owned data so the future is `Send + 'static`.
 pub struct InvoiceJob {
     pub backend: Arc<dyn Backend>,
+    /// The LNURL payee the invoice is asked of, if any (named in a timeout's log line).
+    pub payee: Option<Arc<str>>,
     pub request: InvoiceRequest,
     pub timeout: Duration,
 }
@@ -25,7 +27,7 @@ impl InvoiceJob {
         let result = outcome.map_err(|e| Failure {
             cause: Cause::Backend,
             retry_after: e.retry_after(),
-            log: format!("l402: cannot create an invoice: {e}"),
+            log: format!("l402: cannot create an invoice: {e}{}", super::from_payee(&e, self.payee.as_deref())),
         });
         (IoResult::Invoice(result), warnings)
     }

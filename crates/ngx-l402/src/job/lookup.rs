@@ -13,6 +13,8 @@ use super::{collect_failures, failure_warnings, Done};
 /// Inputs of a lookup: plain owned data so the future is `Send + 'static`.
 pub struct LookupJob {
     pub backend: Arc<dyn Backend>,
+    /// The LNURL payee asked, if any (named in a timeout's log line).
+    pub payee: Option<Arc<str>>,
     pub lookup: LookupRef,
     pub timeout: Duration,
 }
@@ -42,7 +44,7 @@ impl LookupJob {
             Err(e) => Err(Failure {
                 cause: Cause::Backend,
                 retry_after: e.retry_after(),
-                log: format!("l402: cannot look up a payment: {e}"),
+                log: format!("l402: cannot look up a payment: {e}{}", super::from_payee(&e, self.payee.as_deref())),
             }),
         };
         (IoResult::Lookup(result), warnings)

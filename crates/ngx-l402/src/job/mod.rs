@@ -72,3 +72,12 @@ pub fn failure_warnings(failures: Vec<BackendError>, final_error: Option<&Backen
         .map(|e| format!("l402: payment backend failed, the next one is tried: {e}"))
         .collect()
 }
+
+/// ` from payee <payee>` for a timeout of an LNURL payee: [`BackendError::Timeout`] carries
+/// only the backend's name and the limit, while every other LNURL error names the payee.
+pub fn from_payee(e: &BackendError, payee: Option<&str>) -> String {
+    match (e, payee) {
+        (BackendError::Timeout { .. }, Some(p)) => format!(" from payee {p}"),
+        _ => String::new(),
+    }
+}
