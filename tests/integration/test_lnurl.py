@@ -273,35 +273,40 @@ def test_multi_tenant_locations(make_nginx, payee):
     assert r.status_code == 200 and r.text == "bob content\n"
 
 
-def expect_503(n, payee, needle=None, tries=2):
+def expect_503(n, payee, needle, tries=2, path="/protected/", headers=None):
+    """`tries` requests get 503 (never another 5xx) with Retry-After; one error.log line names
+    the payee and holds `needle`; no worker crashed or logged an alert."""
     for _ in range(tries):
-        r = requests.get(n.url + "/protected/", timeout=15)
+        r = requests.get(n.url + path, headers=headers, timeout=15)
         assert r.status_code == 503, (r.status_code, r.headers, n.error_log()[-2000:])
         assert int(r.headers["Retry-After"]) >= 1
     log = n.error_log()
-    if "no reply within" not in (needle or ""):
-        assert f"payee {payee.address('alice')}" in log, log[-2000:]
-    if needle:
-        assert needle in log, log[-2000:]
+    named = [line for line in log.splitlines()
+             if f"payee {payee.address('alice')}" in line and needle in line]
+    assert named, (needle, log[-3000:])
+    assert "[error]" in named[0], named[0]
+    assert not n.bad_log_lines(), n.bad_log_lines()
+    assert "signal" not in log, log[-3000:]
     return log
 
 
 HOSTILE = [
-    ("fault", "callback-error", "callback"),
-    ("fault", "pay-request-error", "payRequest"),
-    ("fault", "huge-body", None),
-    ("fault", "endless-body", None),
-    # A timeout is reported by the backend's name and the limit (BackendError::Timeout has no
-    # room for the payee); see expect_503.
-    ("fault", "slow-drip", "lnurl: no reply within 2000 ms"),
-    ("fault", "redirect-other-host", None),
-    ("fault", "mainnet-invoice", None),
-    ("fault", "expired-invoice", None),
-    ("fault", "wrong-description-hash", "description hash"),
-    ("mode", "wrong-amount", None),
-    ("mode", "garbage/unparsable", None),
-    ("mode", "garbage/not-json", None),
-    ("mode", "down", None),
+    ("fault", "callback-error", "callback: the payee says: Payee refuses to issue an invoice"),
+    ("fault", "pay-request-error", "payRequest: the payee says: Unknown user"),
+    ("fault", "huge-body", "payRequest: reply is larger than"),
+    ("fault", "endless-body", "payRequest: reply is larger than"),
+    # BackendError::Timeout carries only the limit: the module adds the payee.
+    ("fault", "slow-drip", "lnurl: no reply within 2000 ms from payee"),
+    ("fault", "redirect-other-host", "payRequest: redirect to another host (127.0.0.2"),
+    # LUD-06 lets the callback live on another host; nothing listens on 127.0.0.2.
+    ("fault", "callback-other-host", "callback: "),
+    ("fault", "mainnet-invoice", "must be paid on Regtest"),
+    ("fault", "expired-invoice", "invoice expired at"),
+    ("fault", "wrong-description-hash", "description hash does not match the metadata"),
+    ("mode", "wrong-amount", f"msat, {PRICE_MSAT} msat were requested"),
+    ("mode", "garbage/unparsable", "not a valid BOLT11 invoice"),
+    ("mode", "garbage/not-json", "payRequest: "),
+    ("mode", "down", "payRequest: "),
 ]
 
 
@@ -325,6 +330,50 @@ def test_hostile_payee_gets_503(make_nginx, payee, kind, name, needle):
             break
         time.sleep(0.3)
     assert status == 402
+
+
+@pytest.mark.parametrize("on,needle", [
+    ("callback", "callback: reply is larger than"),
+    ("verify", None),
+])
+def test_hostile_callback_body_gets_503(make_nginx, payee, on, needle):
+    """huge-body on the callback alone (the payRequest document is fine): 503 naming it; on
+    the verify URL alone, challenges are unaffected (verify is asked only on detection)."""
+    payee.fault("huge-body", on=on)
+    n = make_nginx(lnurl_http(payee), workers=1)
+    if needle:
+        expect_503(n, payee, needle)
+    else:
+        mac, invoice = challenge(n)
+        assert [i["pr"] for i in payee.invoices("alice")] == [invoice]
+
+
+@pytest.mark.parametrize("fault,needle", [
+    ("huge-body", "l402: cannot look up a payment: lnurl: invalid reply: payee"),
+    ("slow-drip", "l402: cannot look up a payment: lnurl: no reply within 2000 ms from payee"),
+    ("redirect-other-host", "verify: redirect to another host"),
+])
+def test_hostile_verify_under_auto_detect_gets_503(make_nginx, payee, fault, needle):
+    n = make_nginx(lnurl_http(payee, loc="l402_auto_detect_payment on;"), workers=1)
+    mac, invoice = challenge(n)
+    payee.settle(invoice)
+    payee.fault(fault, on="verify")
+    expect_503(n, payee, needle, tries=1, headers=macaroon_only(mac))
+    # Never admitted on a hostile verify reply; once the payee behaves, detection works.
+    payee.post("/fault/clear")
+    time.sleep(0.2)
+    ok = requests.get(n.url + "/protected/", headers=macaroon_only(mac), timeout=10)
+    assert ok.status_code == 200, (ok.status_code, ok.headers, n.error_log()[-2000:])
+
+
+def test_redirect_on_the_same_host_is_followed(make_nginx, payee):
+    payee.fault("redirect-same-host")
+    n = make_nginx(lnurl_http(payee))
+    mac, invoice = challenge(n)
+    assert [i["pr"] for i in payee.invoices("alice")] == [invoice]
+    preimage = payee.settle(invoice)
+    assert requests.get(n.url + "/protected/", headers=auth(mac, preimage),
+                        timeout=10).status_code == 200
 
 
 @pytest.mark.parametrize("params", [{"min_sendable": PRICE_MSAT + 1}, {"max_sendable": PRICE_MSAT - 1}])
