@@ -102,7 +102,8 @@ run() { # name path [header]
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   codes=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-  echo "$1 $rps $p99 ${codes:-0}"
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$1 $rps $p99 ${codes:-0} $total"
 }
 wrk -t1 -c8 -d2s "$url/plain/" >/dev/null   # warm-up
 # Interleaved rounds; the median of each path is reported (loopback on 2 shared cores is noisy).
@@ -116,7 +117,12 @@ for i in $(seq "$rounds"); do
   url=http://127.0.0.1:$port4 run claim-redis /claim/ "$auth" >>"$dir/results"
   run challenge /challenge/ >>"$dir/results"
   url=http://127.0.0.1:$port2 run challenge-lnd /challenge/ >>"$dir/results"
+  curl -s -X POST "http://127.0.0.1:$lnurl_ctl/counters/reset" >/dev/null
   url=http://127.0.0.1:$port5 run challenge-lnurl /challenge/ >>"$dir/results"
+  # Every counted request must be a 402 with the payee's invoice, not a quick 503: the
+  # payee's callback count covers wrk's completed requests (plus those cut off at the end).
+  callbacks=$(curl -s "http://127.0.0.1:$lnurl_ctl/counters" | sed 's/.*"callback":\([0-9]*\).*/\1/')
+  echo "$(tail -1 "$dir/results" | awk '{print $5}') $callbacks" >>"$dir/lnurl-check"
 done
 median() { grep "^$1 " "$dir/results" | sort -k2 -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 echo
@@ -133,7 +139,13 @@ printf 'challenge path, LND test server / fake backend: %.3f\n' "$(echo "$lnd_ch
 lnurl_ch=$(median challenge-lnurl | awk '{print $2}')
 printf 'challenge path, LNURL payee (testnode-lnurl, HTTPS) / fake backend: %.3f (goal >= 950 challenges/s: %s)\n' \
   "$(echo "$lnurl_ch / $fake_ch" | bc -l)" "$(echo "$lnurl_ch >= 950" | bc -l | sed 's/1/met/;s/0/not met/')"
-curl -s "http://127.0.0.1:$lnurl_ctl/counters" | sed 's/^/testnode-lnurl counters: /'
+curl -s "http://127.0.0.1:$lnurl_ctl/counters" | sed 's/^/testnode-lnurl counters (last round): /'
+echo
+while read -r requests callbacks; do
+  echo "challenge-lnurl round: $requests requests completed, $callbacks callbacks at the payee"
+  [ "$callbacks" -ge "$requests" ] || { echo "fewer invoices than challenges: some answers were not 402"; exit 1; }
+done <"$dir/lnurl-check"
+echo "LNURL nginx: invoice errors logged: $(grep -c 'cannot create an invoice' "$dir/n5/logs/error.log" || true)"
 
 # Slow-backend isolation (third nginx, fake backend delayed 1 s).
 url3=http://127.0.0.1:$port3
