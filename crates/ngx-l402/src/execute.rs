@@ -111,9 +111,11 @@ pub unsafe fn run(settings: &Settings, lcf: &LocConf, io: Io) -> Executed {
     }
 }
 
-/// The location's own payee (`l402_lnurl_addr`), else the block's backend; with the LNURL
-/// payee it pays, as logs name it.
-fn backend_of(settings: &Settings, lcf: &LocConf) -> Result<(Arc<dyn Backend>, Option<Arc<str>>), Failure> {
+/// A location's backend and the LNURL payee it pays, if any, as logs name it.
+type Chosen = (Arc<dyn Backend>, Option<Arc<str>>);
+
+/// The location's own payee (`l402_lnurl_addr`), else the block's backend.
+fn backend_of(settings: &Settings, lcf: &LocConf) -> Result<Chosen, Failure> {
     if !crate::bridge::running() {
         return Err(no_backend());
     }
