@@ -169,7 +169,13 @@ async fn binary_serves_https_and_control() {
     );
     assert_eq!(
         params,
-        json!({ "min_sendable": 1000, "max_sendable": 5000, "comment_allowed": 255 })
+        json!({ "min_sendable": 1000, "max_sendable": 5000, "comment_allowed": 255, "invoice_expiry": 3600 })
+    );
+    let (_, params) = control(ctl, "POST", "/params", Some(json!({ "invoice_expiry": 600 })));
+    assert_eq!(params["invoice_expiry"], 600);
+    assert_eq!(
+        control(ctl, "POST", "/params", Some(json!({ "invoice_expiry": "soon" }))).0,
+        400
     );
     let doc = conn.get("/lnurlp/zoe").await.json();
     assert_eq!(doc["maxSendable"], 5000);
