@@ -11,6 +11,9 @@
 #   challenge-lnd  the same challenge path on a second nginx whose backend is LND (the repo's
 #                gRPC test server, crates/testnode-lnd, over TLS with a macaroon); reported also
 #                as a ratio to the fake backend's challenge path of the same run
+#   challenge-lnurl  the same challenge path on a fifth nginx whose backend is an LNURL-pay payee
+#                (Lightning Address, LUD-06/16) on the repo's test server, crates/testnode-lnurl,
+#                over HTTPS with its throwaway CA; also reported as a ratio to the fake backend
 # Prints requests/s, p99 latency and the ratio to plain nginx of the same run.
 # Then the slow-backend isolation figure: a third nginx (2 workers) with the fake backend delayed
 # 1 s (l402_fake_delay 1s) gets a steady stream of challenges (wrk -c50 on the paid location)
@@ -23,7 +26,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh" >/dev/null
 duration=${DURATION:-10s}; conns=${CONNS:-32}; threads=${THREADS:-1}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-cargo build --release --quiet -p testnode-lnd
+cargo build --release --quiet -p testnode-lnd -p testnode-lnurl
 dir=$(mktemp -d /tmp/l402-bench.XXXXXX); chmod 755 "$dir"
 mkdir -p "$dir/logs" "$dir/conf"
 . "$root/scripts/bench-lib.sh"
@@ -51,14 +54,20 @@ nginx=$root/build/nginx/sbin/nginx
 mkdir -p "$dir/lnd"
 "$CARGO_TARGET_DIR/release/testnode-lnd" --dir "$dir/lnd" >"$dir/lnd/out" 2>&1 &
 lnd_pid=$!
-rport=$((port + 3)); port4=$((port + 4))
+rport=$((port + 3)); port4=$((port + 4)); port5=$((port + 5))
+lnurl_api=$((port + 6)); lnurl_ctl=$((port + 7))
+mkdir -p "$dir/lnurl"
+"$CARGO_TARGET_DIR/release/testnode-lnurl" --port "$lnurl_api" --control-port "$lnurl_ctl" \
+  --tls-dir "$dir/lnurl" >"$dir/lnurl/out" 2>&1 &
+lnurl_pid=$!
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
   --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --daemonize yes >/dev/null
-trap '"$nginx" -p "$dir" -s stop 2>/dev/null; for n in n2 n3 n4; do "$nginx" -p "$dir/$n" -s stop 2>/dev/null; done; kill $lnd_pid 2>/dev/null; redis-cli -p $rport shutdown nosave >/dev/null 2>&1; sleep 0.5; rm -rf "$dir"' EXIT
+trap '"$nginx" -p "$dir" -s stop 2>/dev/null; for n in n2 n3 n4 n5; do "$nginx" -p "$dir/$n" -s stop 2>/dev/null; done; kill $lnd_pid $lnurl_pid 2>/dev/null; redis-cli -p $rport shutdown nosave >/dev/null 2>&1; sleep 0.5; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do grep -q '^ready' "$dir/lnd/out" && break; sleep 0.1; done
 lnd_grpc=$(awk '$1=="grpc" {print $2}' "$dir/lnd/out")
+for _ in $(seq 100); do grep -q '^testnode-lnurl: api' "$dir/lnurl/out" && break; sleep 0.1; done
 port2=$((port + 1)); port3=$((port + 2))
-for n in n2 n3 n4; do mkdir -p "$dir/$n/logs" "$dir/$n/conf"; cp "$dir/conf/root.key" "$dir/$n/conf/"; ln -s "$dir/html" "$dir/$n/html"; done
+for n in n2 n3 n4 n5; do mkdir -p "$dir/$n/logs" "$dir/$n/conf"; cp "$dir/conf/root.key" "$dir/$n/conf/"; ln -s "$dir/html" "$dir/$n/html"; done
 sed -e "s|l402_backend fake;|l402_backend lnd; l402_lnd_address $lnd_grpc; l402_lnd_macaroon_file $dir/lnd/admin.macaroon; l402_lnd_cert_file $dir/lnd/tls.cert;|" \
     -e "s|listen 127.0.0.1:$port;|listen 127.0.0.1:$port2;|" -e '/l402_fake_pay/d' \
     "$dir/conf/nginx.conf" >"$dir/n2/conf/nginx.conf"
@@ -69,7 +78,12 @@ sed -e "s|l402_backend fake;|l402_backend fake; l402_fake_delay 1s;|" \
 sed -e "s|l402_backend fake;|l402_backend fake; l402_redis redis://127.0.0.1:$rport;|" \
     -e "s|listen 127.0.0.1:$port;|listen 127.0.0.1:$port4;|" \
     "$dir/conf/nginx.conf" >"$dir/n4/conf/nginx.conf"
+# The fifth: an LNURL payee (regtest invoices) on testnode-lnurl over HTTPS.
+sed -e "s|l402_backend fake;|l402_backend lnurl; l402_lnurl_address bench@127.0.0.1:$lnurl_api; l402_lnurl_ca_file $dir/lnurl/ca.pem; l402_lnurl_network regtest;|" \
+    -e "s|listen 127.0.0.1:$port;|listen 127.0.0.1:$port5;|" -e '/l402_fake_pay/d' \
+    "$dir/conf/nginx.conf" >"$dir/n5/conf/nginx.conf"
 "$nginx" -p "$dir/n2" 2>/dev/null
+"$nginx" -p "$dir/n5" 2>/dev/null
 "$nginx" -p "$dir/n3" 2>/dev/null
 "$nginx" -p "$dir/n4" 2>/dev/null
 sleep 0.5
@@ -77,6 +91,9 @@ url=http://127.0.0.1:$port
 auth=$(bench_buy "$url")
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$url/paid/")" = 200 ] || { echo "token not accepted"; exit 1; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "http://127.0.0.1:$port4/claim/")" = 200 ] || { echo "token not accepted with Redis"; exit 1; }
+
+# The LNURL nginx answers challenges (402 with an invoice from the payee, not 503).
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port5/challenge/")" = 402 ] || { echo "no LNURL challenge"; tail -5 "$dir/n5/logs/error.log"; exit 1; }
 
 run() { # name path [header]
   local out rps p99
@@ -99,6 +116,7 @@ for i in $(seq "$rounds"); do
   url=http://127.0.0.1:$port4 run claim-redis /claim/ "$auth" >>"$dir/results"
   run challenge /challenge/ >>"$dir/results"
   url=http://127.0.0.1:$port2 run challenge-lnd /challenge/ >>"$dir/results"
+  url=http://127.0.0.1:$port5 run challenge-lnurl /challenge/ >>"$dir/results"
 done
 median() { grep "^$1 " "$dir/results" | sort -k2 -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 echo
@@ -106,12 +124,16 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "wrk -t$threads -c$conns -d$duration, median of $rounds interleaved rounds, nginx 2 workers, 512-byte file, loopback"
 printf '%-10s %12s %10s %12s %10s\n' path req/s p99 non-2xx ratio
 base=$(median plain | awk '{print $2}')
-for name in plain plain+hdr paid claim claim-redis challenge challenge-lnd; do
+for name in plain plain+hdr paid claim claim-redis challenge challenge-lnd challenge-lnurl; do
   set -- $(median "$name")
   printf '%-13s %12s %10s %12s %10.3f\n' "$1" "$2" "$3" "$4" "$(echo "$2 / $base" | bc -l)"
 done
 fake_ch=$(median challenge | awk '{print $2}'); lnd_ch=$(median challenge-lnd | awk '{print $2}')
 printf 'challenge path, LND test server / fake backend: %.3f\n' "$(echo "$lnd_ch / $fake_ch" | bc -l)"
+lnurl_ch=$(median challenge-lnurl | awk '{print $2}')
+printf 'challenge path, LNURL payee (testnode-lnurl, HTTPS) / fake backend: %.3f (goal >= 950 challenges/s: %s)\n' \
+  "$(echo "$lnurl_ch / $fake_ch" | bc -l)" "$(echo "$lnurl_ch >= 950" | bc -l | sed 's/1/met/;s/0/not met/')"
+curl -s "http://127.0.0.1:$lnurl_ctl/counters" | sed 's/^/testnode-lnurl counters: /'
 
 # Slow-backend isolation (third nginx, fake backend delayed 1 s).
 url3=http://127.0.0.1:$port3
@@ -126,7 +148,7 @@ slow_rps=$(awk '/Requests\/sec/ {print $2}' "$dir/slow.out")
 echo "slow-backend isolation: free location $unloaded req/s unloaded, $loaded req/s while" \
   "wrk -c50 keeps challenges pending on a 1 s backend ($slow_rps challenges/s):" \
   "ratio $(printf '%.3f' "$(echo "$loaded / $unloaded" | bc -l)") (goal >= 0.90)"
-for d in "$dir" "$dir/n2" "$dir/n3" "$dir/n4"; do
+for d in "$dir" "$dir/n2" "$dir/n3" "$dir/n4" "$dir/n5"; do
   grep -E '\[(alert|crit|emerg)\]' "$d/logs/error.log" && { echo "errors in the log of $d"; exit 1; } || true
 done
 grep -E '\[(alert|crit|emerg)\]' "$dir/logs/error.log" && { echo "errors in the log"; exit 1; } || true

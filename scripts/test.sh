@@ -13,8 +13,8 @@ echo "==> build (release)"
 "$root/scripts/build.sh"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 
-echo "==> backend test servers (LND gRPC, CLN JSON-RPC, Eclair HTTP, NWC wallet)"
-cargo build --release --quiet -p testnode-lnd -p testnode-cln -p testnode-eclair -p testnode-nwc
+echo "==> backend test servers (LND gRPC, CLN JSON-RPC, Eclair HTTP, LNURL payee, NWC wallet)"
+cargo build --release --quiet -p testnode-lnd -p testnode-cln -p testnode-eclair -p testnode-lnurl -p testnode-nwc
 export L402_TESTNODE_DIR=$CARGO_TARGET_DIR/release
 
 echo "==> unit and property tests (crates without nginx)"

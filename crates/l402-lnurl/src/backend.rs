@@ -68,7 +68,7 @@ pub struct LnurlConfig {
     pub network: Network,
     /// How long a payRequest document is reused; refreshed in the background after 4/5 of it.
     pub document_ttl: Duration,
-    /// Bounds a background refresh (calls on the request path are bounded by the caller).
+    /// Bounds each invoice and verify call, and a background refresh.
     pub timeout: Duration,
 }
 
@@ -239,7 +239,22 @@ fn usable_verify(inner: &Inner, doc: &PayRequest, verify: Option<&str>) -> Optio
     (allowed && url.as_str().len() <= LookupRef::MAX_EXTRA).then_some(url)
 }
 
+/// Bounds a whole call to the payee by `timeout` (a slow or dripping payee is a timeout, as
+/// the conformance suite of l402-backend requires of every backend).
+async fn bounded<T>(
+    inner: &Inner,
+    call: impl std::future::Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    let after = inner.config.timeout;
+    tokio::time::timeout(after, call).await.unwrap_or(Err(BackendError::Timeout { backend: NAME, after }))
+}
+
 async fn create(inner: Arc<Inner>, req: InvoiceRequest) -> Result<Invoice, BackendError> {
+    let i = Arc::clone(&inner);
+    bounded(&i, create_unbounded(inner, req)).await
+}
+
+async fn create_unbounded(inner: Arc<Inner>, req: InvoiceRequest) -> Result<Invoice, BackendError> {
     if req.amount_msat == 0 {
         return Err(inner.rejected("an amount of 0 msat cannot be paid"));
     }
@@ -295,7 +310,12 @@ async fn create(inner: Arc<Inner>, req: InvoiceRequest) -> Result<Invoice, Backe
     Ok(invoice)
 }
 
-async fn lookup(inner: Arc<Inner>, lookup: LookupRef) -> Result<Settlement, BackendError> {
+async fn lookup(inner: Arc<Inner>, r: LookupRef) -> Result<Settlement, BackendError> {
+    let i = Arc::clone(&inner);
+    bounded(&i, lookup_unbounded(inner, r)).await
+}
+
+async fn lookup_unbounded(inner: Arc<Inner>, lookup: LookupRef) -> Result<Settlement, BackendError> {
     if lookup.is_hash_only() {
         // A payment hash alone does not tell where to ask (LUD-21 gives a URL per invoice).
         return Ok(Settlement::Unknown);
