@@ -476,7 +476,8 @@ def test_eclair_config_errors_never_echo_the_password(make_nginx, eclair, tmp_pa
     assert ECLAIR_PASSWORD not in out
 
 
-@pytest.mark.parametrize("name", ["NWC", "LNC"])
+# NWC is supported since the nwc merge (tests/integration/test_nwc.py).
+@pytest.mark.parametrize("name", ["LNC"])
 def test_other_seed_backends_not_supported_yet(make_nginx, name):
     out = config_error(make_nginx, server(""), env={"LN_CLIENT_TYPE": name})
     assert "not supported by this build yet" in out
