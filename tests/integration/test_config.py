@@ -55,7 +55,7 @@ def test_bad_location_values(line, directive):
 
 @pytest.mark.parametrize("main,needle", [
     ("l402_backend nosuch;", "not a known backend"),
-    ("l402_backend nwc;", "not supported by this build yet"),
+    ("l402_backend lnc;", "not supported by this build yet"),
     ("l402_backend lnd;", "LND_ADDRESS"),
     ("l402_backend fake; l402_backend_timeout 0;", '"l402_backend_timeout"'),
     ("l402_backend fake; l402_backend_timeout forever;", '"l402_backend_timeout"'),
