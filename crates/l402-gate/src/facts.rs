@@ -42,6 +42,10 @@ pub struct Facts<'a> {
     pub origin: Option<&'a [u8]>,
     /// A CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
     pub preflight: bool,
+    /// The payment page's script asks for its credential to be proven and kept in a cookie
+    /// (`POST` with `X-L402-Session: cookie`, only where `l402_payment_html` is on): the
+    /// answer is [`crate::Verdict::Session`] instead of a claim.
+    pub session: bool,
     /// Milliseconds since the Unix epoch: the one clock of the decision.
     pub now_ms: u64,
 }

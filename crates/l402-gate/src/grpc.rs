@@ -14,7 +14,9 @@ pub const RESOURCE_EXHAUSTED: u32 = 8;
 /// lets the request through (or was already answered).
 pub fn status_of(verdict: &Verdict) -> Option<(u32, &'static str)> {
     Some(match verdict {
-        Verdict::Admitted(_) | Verdict::AlreadyChallenged | Verdict::Preflight { .. } => return None,
+        Verdict::Admitted(_) | Verdict::AlreadyChallenged | Verdict::Preflight { .. } | Verdict::Session(_) => {
+            return None
+        }
         Verdict::Challenge(_) => (INTERNAL, "payment required"),
         Verdict::Pending { .. } => (INTERNAL, "payment required: payment not received yet"),
         Verdict::RateLimited { .. } => (RESOURCE_EXHAUSTED, "too many invoice requests"),

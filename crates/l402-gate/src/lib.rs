@@ -34,4 +34,4 @@ pub use machine::{resume, start, Env, Pending, Step, MAX_STEPS};
 pub use method::Method;
 pub use policy::{Policy, Store};
 pub use reason::Reason;
-pub use verdict::{Admitted, Cause, Challenge, Event, Level, Offer, Status, Verdict};
+pub use verdict::{Admitted, Cause, Challenge, Event, Level, Offer, Payable, Session, Status, Verdict};

@@ -46,7 +46,7 @@ pub fn line(policy: &Policy<'_>, verdict: &Verdict, cx: &Context<'_>) -> Option<
             },
         }),
         Verdict::Internal => json!({ "event": "l402_challenge_error", "error": "internal" }),
-        Verdict::AlreadyChallenged | Verdict::Preflight { .. } => return None,
+        Verdict::AlreadyChallenged | Verdict::Preflight { .. } | Verdict::Session(_) => return None,
     };
     if let Value::Object(map) = &mut v {
         map.insert("route".into(), String::from_utf8_lossy(cx.route).into());

@@ -229,6 +229,7 @@ impl Run<'_, '_, '_, '_> {
                 Verdict::Internal => "would answer 500".to_owned(),
                 Verdict::AlreadyChallenged => "would serve the error page".to_owned(),
                 Verdict::Preflight { .. } => "would answer the CORS preflight".to_owned(),
+                Verdict::Session(_) => "would keep the credential in the page's cookie".to_owned(),
             };
             self.log(Level::Info, format!("l402: dry run: {would}"));
         }
@@ -282,6 +283,12 @@ impl Run<'_, '_, '_, '_> {
     }
 
     fn claim(self, verified: Verified, price: u64) -> Step {
+        // The payment page proves a credential before it reloads into the content: checked
+        // like a request to serve (signature, caveats, service, payment, price), never spent.
+        if self.facts.session {
+            let valid_until = verified.terms.and_then(|t| t.valid_until);
+            return self.done(Verdict::Session(crate::verdict::Session { token_id: verified.token_id, valid_until }));
+        }
         // Uncounted tokens claim nothing (and derive no claim key: a digest per request).
         let Some(limit) = self.policy.uses.limit() else {
             return self.admitted(verified, price, None, None);

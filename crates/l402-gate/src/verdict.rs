@@ -58,6 +58,26 @@ pub struct Admitted {
 pub struct Offer {
     pub method: Method,
     pub headers: Vec<(&'static str, String)>,
+    /// What a payment page shows of it (`None` for a method a page cannot pay).
+    pub payable: Option<Payable>,
+}
+
+/// An L402 offer as the browser payment page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payable {
+    /// The macaroon, base64 (the text of the `macaroon="…"` parameter).
+    pub macaroon: String,
+    /// The payment request text.
+    pub invoice: String,
+}
+
+/// A credential proven valid for this location without spending a use (the payment page's
+/// session request): the adapter stores it in the location's cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub token_id: [u8; 32],
+    /// When the token stops being valid as minted; `None` = never.
+    pub valid_until: Option<u64>,
 }
 
 /// A 402 with a fresh offer from every enabled method.
@@ -92,6 +112,9 @@ pub enum Verdict {
     /// A CORS preflight under `l402_cors_origins`: 204 with the CORS headers for an allowed
     /// origin, 403 otherwise; never a challenge.
     Preflight { allowed: bool },
+    /// The payment page's script proved a credential (`Facts::session`): 204 with the
+    /// credential in the location's cookie. Nothing is served and no use is spent.
+    Session(Session),
 }
 
 /// `$l402_status`.
@@ -105,6 +128,7 @@ pub enum Status {
     RateLimited,
     Unavailable,
     Preflight,
+    Session,
 }
 
 impl Status {
@@ -118,6 +142,7 @@ impl Status {
             Status::RateLimited => "rate_limited",
             Status::Unavailable => "unavailable",
             Status::Preflight => "preflight",
+            Status::Session => "session",
         }
     }
 }
@@ -135,6 +160,7 @@ impl Verdict {
             Verdict::Unavailable { .. } | Verdict::Internal => Status::Unavailable,
             Verdict::AlreadyChallenged => return None,
             Verdict::Preflight { .. } => Status::Preflight,
+            Verdict::Session(_) => Status::Session,
         })
     }
 

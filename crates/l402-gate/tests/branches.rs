@@ -954,3 +954,68 @@ fn without_an_allow_list_a_preflight_is_an_ordinary_request() {
     assert_eq!(o.io_kinds(), ["invoice"]);
     assert_eq!(o.verdict.status(), Some(Status::Challenged));
 }
+
+fn session(req: Req) -> Req {
+    Req { session: true, ..req }
+}
+
+#[test]
+fn a_session_request_proves_a_paid_token_without_spending_it() {
+    let t = token();
+    let mut world = World::default();
+    let o = run_in(&mut world, &policy(), &session(Req::auth(t.auth())));
+    assert!(o.ios.is_empty(), "no claim: {:?}", o.io_kinds());
+    assert_eq!(o.verdict, Verdict::Session(l402_gate::Session { token_id: t.token_id, valid_until: Some(NOW + TIMEOUT) }));
+    assert_eq!(o.verdict.status(), Some(Status::Session));
+    // The use is still there for the request that follows (the page's reload).
+    let o = run_in(&mut world, &policy(), &Req::auth(t.auth()));
+    assert_eq!(o.io_kinds(), ["claim"]);
+    assert_eq!(o.admitted().uses_left, Some(0));
+}
+
+#[test]
+fn a_session_request_is_checked_like_a_request_to_serve() {
+    let keys = ring();
+    let cases = [
+        mint(Mint::new(&foreign_ring())),
+        mint(Mint { valid_until: Some(NOW), ..Mint::new(&keys) }),
+        mint(Mint { service: "other", ..Mint::new(&keys) }),
+        mint(Mint { paid_msat: PRICE - 1, ..Mint::new(&keys) }),
+    ];
+    for t in cases {
+        let mut world = World::default();
+        let o = run_in(&mut world, &policy(), &session(Req::auth(t.auth())));
+        assert_eq!(o.verdict.status(), Some(Status::Refused), "{:?}", o.verdict);
+        assert_eq!(o.io_kinds(), ["invoice"]);
+    }
+    // No credential, or a macaroon without preimage and no payment detection: a challenge.
+    let mut world = World::default();
+    assert_eq!(run_in(&mut world, &policy(), &session(Req::default())).verdict.status(), Some(Status::Challenged));
+    let o = run_in(&mut world, &policy(), &session(Req::auth(token().auth_unpaid())));
+    assert_eq!(o.verdict.status(), Some(Status::Refused));
+}
+
+#[test]
+fn a_session_request_with_payment_detection_looks_up_and_never_claims() {
+    let t = token();
+    let mut world = World::default();
+    world.payments.insert(t.payment_hash, Payment::Open);
+    let o = run_in(&mut world, &auto(), &session(Req::auth(t.auth_unpaid())));
+    assert_eq!(o.io_kinds(), ["lookup"]);
+    assert_eq!(o.verdict.status(), Some(Status::Pending));
+    world.payments.insert(t.payment_hash, Payment::Settled);
+    let o = run_in(&mut world, &auto(), &session(Req::auth(t.auth_unpaid())));
+    assert_eq!(o.io_kinds(), ["lookup"]);
+    assert!(matches!(o.verdict, Verdict::Session(s) if s.token_id == t.token_id));
+}
+
+#[test]
+fn an_l402_offer_says_what_a_page_shows() {
+    let mut world = World::default();
+    let o = run_in(&mut world, &policy(), &Req::default());
+    let offer = &o.challenge().offers[0];
+    let payable = offer.payable.as_ref().expect("an L402 offer is payable from a page");
+    let www = &offer.headers[0].1;
+    assert!(www.contains(&format!("macaroon=\"{}\"", payable.macaroon)));
+    assert!(www.contains(&format!("invoice=\"{}\"", payable.invoice)));
+}

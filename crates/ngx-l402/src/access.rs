@@ -218,7 +218,7 @@ unsafe fn finish(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verd
         }
         // CORS headers only for an origin on the location's allow-list (Fetch, "CORS protocol").
         let cors_origin = policy.cors.and_then(|c| crate::ffi::header_in(r, "Origin").filter(|o| c.allows(o)));
-        render::render(r, verdict, cors_origin)
+        render::render(r, policy, verdict, cors_origin)
     }
 }
 

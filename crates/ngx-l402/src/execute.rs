@@ -114,6 +114,12 @@ pub unsafe fn run(settings: &Settings, lcf: &LocConf, io: Io) -> Executed {
 /// A location's backend and the LNURL payee it pays, if any, as logs name it.
 type Chosen = (Arc<dyn Backend>, Option<Arc<str>>);
 
+/// Whether the location's backend can tell a paid invoice without its preimage (payment
+/// detection, `l402_backend::Capabilities`).
+pub fn detects_payments(settings: &Settings, lcf: &LocConf) -> bool {
+    backend_of(settings, lcf).is_ok_and(|(backend, _)| backend.capabilities().detect_without_preimage)
+}
+
 /// The location's own payee (`l402_lnurl_addr`), else the block's backend.
 fn backend_of(settings: &Settings, lcf: &LocConf) -> Result<Chosen, Failure> {
     if !crate::bridge::running() {

@@ -50,6 +50,11 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
             None => lcf.query_credential.as_deref().and_then(|name| query_credential(r, name)),
             header => header,
         };
+        // The payment page's cookie, only where the page is on and nothing else was presented.
+        let authorization = match authorization {
+            None if lcf.payment_html() => crate::page::cookie_credential(r, service_name(r, lcf)),
+            other => other,
+        };
         let hex_macaroon = if authorization.is_some_and(l402_core::credential::is_l402_scheme) {
             None
         } else {
@@ -64,6 +69,7 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
             carriers: Carriers { authorization, hex_macaroon },
             origin,
             preflight,
+            session: crate::page::is_session_request(r, lcf),
             client_addr: (*(*r).connection).addr_text.as_bytes(),
             path: (*r).uri.as_bytes(),
             price: price(r, lcf),

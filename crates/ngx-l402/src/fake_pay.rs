@@ -1,6 +1,8 @@
 //! `l402_fake_pay`: the fake backend's "wallet". `GET …?invoice=<bolt11>` answers the preimage
 //! (hex) of an invoice the fake backend issued, so demos and tests can complete the flow.
 //! Enabled only where the operator writes the directive; refused unless the backend is fake.
+//! The payment is recorded in the worker's fake backend, so payment detection (a lookup) sees
+//! it on that worker.
 
 use ngx::ffi::{
     ngx_http_arg, ngx_http_request_t, ngx_int_t, ngx_str_t, NGX_LOG_INFO,
@@ -46,7 +48,12 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         let Some(invoice) = invoice else {
             return refuse(r, "invoice parameter is not valid text");
         };
-        match l402_fake::pay(secret, &invoice) {
+        // Recorded in this worker's backend when it has one, so payment detection sees it.
+        let paid = match crate::backends::fake::worker_backend() {
+            Some(backend) => backend.pay_and_record(&invoice),
+            None => l402_fake::pay(secret, &invoice),
+        };
+        match paid {
             Ok(preimage) => respond::send_text(r, "text/plain", format!("{}\n", l402_core::hex_encode(&preimage))),
             Err(e) => refuse(r, e.reason()),
         }

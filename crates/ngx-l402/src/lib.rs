@@ -34,6 +34,7 @@ mod guard;
 mod job;
 mod loc_tree;
 mod marks;
+mod page;
 mod metrics;
 mod payees;
 mod pitfalls;

@@ -54,6 +54,10 @@ impl Record {
                 rec.token_id = Some(*token_id);
                 rec.payment_hash = Some(*payment_hash);
             }
+            Verdict::Session(s) => {
+                rec.method = Some(Method::L402);
+                rec.token_id = Some(s.token_id);
+            }
             _ => {}
         }
         Some(rec)

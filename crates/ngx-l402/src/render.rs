@@ -1,16 +1,18 @@
 //! How a verdict is answered over HTTP: the one place that maps verdicts to statuses and
 //! headers (the L402 protocol specification, "Authentication flow": 402 with
-//! `WWW-Authenticate`; RFC 9110 for 429/503 with `Retry-After`). gRPC trailers and the browser
-//! payment page will be other renderers of the same verdict.
+//! `WWW-Authenticate`; RFC 9110 for 429/503 with `Retry-After`). gRPC calls get the verdict as
+//! trailers (below), browsers under `l402_payment_html` a page (`page.rs`).
 
 use std::time::Duration;
 
-use l402_gate::{Challenge, Verdict};
+use l402_gate::{Challenge, Policy, Verdict};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t};
 
 use crate::ffi::{add_header_out, NGX_OK};
 use crate::cors;
 use crate::marks::{self, Mark};
+use crate::Module;
+use ngx::http::HttpModuleLocationConf;
 
 /// Header that states, in a few words, why a request was not served.
 pub const REASON_HEADER: &str = "X-L402-Reason";
@@ -31,9 +33,22 @@ const PAYMENT_PENDING_RETRY_AFTER: Duration = Duration::from_secs(2);
 ///
 /// # Safety
 /// `r` is a live request on the main thread.
-pub unsafe fn render(r: *mut ngx_http_request_t, verdict: &Verdict, cors_origin: Option<&[u8]>) -> ngx_int_t {
+pub unsafe fn render(
+    r: *mut ngx_http_request_t,
+    policy: &Policy<'_>,
+    verdict: &Verdict,
+    cors_origin: Option<&[u8]>,
+) -> ngx_int_t {
     // SAFETY: forwarded contract.
     unsafe {
+        let lcf = Module::location_conf(&*r);
+        match verdict {
+            Verdict::Session(s) => return crate::page::session(r, policy, s),
+            Verdict::Challenge(c) if lcf.is_some_and(|lcf| crate::page::wanted(r, lcf)) => {
+                return crate::page::challenge(r, policy, c, crate::page::polls(r, policy));
+            }
+            _ => {}
+        }
         if let Some(origin) = cors_origin {
             if !cors::allow_origin(r, origin, matches!(verdict, Verdict::Preflight { allowed: true })) {
                 return INTERNAL_ERROR;
@@ -81,6 +96,8 @@ unsafe fn http(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t {
             Verdict::Internal => INTERNAL_ERROR,
             Verdict::Preflight { allowed: true } => cors::preflight(r),
             Verdict::Preflight { allowed: false } => FORBIDDEN,
+            // Answered in `render` (the payment page's cookie).
+            Verdict::Session(_) => INTERNAL_ERROR,
         }
     }
 }
@@ -123,7 +140,7 @@ unsafe fn grpc_trailers_only(r: *mut ngx_http_request_t, status: u32, message: &
 
 /// 402 with every method's offer (L402 first). Invalid, expired and unusable credentials get a
 /// fresh challenge too (clients re-pay only on 402), with the reason.
-unsafe fn payment_required(r: *mut ngx_http_request_t, c: &Challenge) -> ngx_int_t {
+pub(crate) unsafe fn payment_required(r: *mut ngx_http_request_t, c: &Challenge) -> ngx_int_t {
     // SAFETY: the caller's contract.
     unsafe {
         for offer in &c.offers {

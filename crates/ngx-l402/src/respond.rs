@@ -1,5 +1,5 @@
-//! Small complete answers from the module's own content handlers (`l402_fake_pay`,
-//! `l402_metrics`).
+//! Small complete answers from the module's own handlers (`l402_fake_pay`, `l402_metrics`, the
+//! payment page).
 
 use ngx::ffi::{
     ngx_chain_t, ngx_create_temp_buf, ngx_http_output_filter, ngx_http_request_t, ngx_http_send_header, ngx_int_t,
@@ -33,10 +33,20 @@ pub unsafe fn get_only(r: *mut ngx_http_request_t) -> Result<(), ngx_int_t> {
 /// # Safety
 /// `r` is a live request on the main thread, in a content handler.
 pub unsafe fn send_text(r: *mut ngx_http_request_t, content_type: &'static str, body: String) -> ngx_int_t {
+    // SAFETY: forwarded contract.
+    unsafe { send(r, 200, content_type, body) }
+}
+
+/// Answers `status` with `body` (not cached by clients or proxies) beside the headers already
+/// added; returns what the output filters returned (the caller finalizes with it).
+///
+/// # Safety
+/// `r` is a live request on the main thread whose header has not been sent.
+pub unsafe fn send(r: *mut ngx_http_request_t, status: usize, content_type: &'static str, body: String) -> ngx_int_t {
     // SAFETY: live request on the main thread; buffers come from its pool.
     unsafe {
         let ho = &mut (*r).headers_out;
-        ho.status = 200;
+        ho.status = status;
         ho.content_length_n = body.len() as i64;
         ho.content_type = ngx_str_t { len: content_type.len(), data: content_type.as_ptr().cast_mut() };
         ho.content_type_len = content_type.len();

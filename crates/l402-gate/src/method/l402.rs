@@ -10,7 +10,7 @@ use crate::facts::Carriers;
 use crate::io::Invoiced;
 use crate::method::Method;
 use crate::reason::Reason;
-use crate::verdict::Offer;
+use crate::verdict::{Offer, Payable};
 
 /// Header of a 402 whose invoice is BOLT12 (`lni1…`), which BOLT11-only wallets cannot pay.
 pub const INVOICE_TYPE_HEADER: &str = "X-L402-Invoice-Type";
@@ -94,5 +94,6 @@ pub fn offer(keys: &KeyRing, t: &OfferTerms<'_>, invoice: &Invoiced) -> (Offer, 
     if invoice.bolt12 {
         headers.push((INVOICE_TYPE_HEADER, "bolt12".to_owned()));
     }
-    (Offer { method: Method::L402, headers }, token_id)
+    let payable = Payable { macaroon: b64, invoice: invoice.text.clone() };
+    (Offer { method: Method::L402, headers, payable: Some(payable) }, token_id)
 }

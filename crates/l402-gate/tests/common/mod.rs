@@ -175,6 +175,7 @@ pub struct Req {
     pub already_challenged: bool,
     pub origin: Option<Vec<u8>>,
     pub preflight: bool,
+    pub session: bool,
     pub now_ms: u64,
 }
 
@@ -188,6 +189,7 @@ impl Default for Req {
             already_challenged: false,
             origin: None,
             preflight: false,
+            session: false,
             now_ms: NOW_MS,
         }
     }
@@ -225,6 +227,7 @@ impl Req {
             already_challenged: self.already_challenged,
             origin: self.origin.as_deref(),
             preflight: self.preflight,
+            session: self.session,
             now_ms: self.now_ms,
         }
     }

@@ -2,7 +2,7 @@
 //! real network; its wallet is `l402_fake_pay`.
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use l402_backend::Backend;
@@ -51,12 +51,24 @@ pub struct FakeSettings {
     network: FakeNetwork,
 }
 
+/// This worker's fake backend, once built: `l402_fake_pay` records its payments there, so
+/// payment detection (`l402_auto_detect_payment`, the payment page's poll) sees them. Each
+/// worker remembers only the invoices it issued or was asked to pay.
+static WORKER_BACKEND: Mutex<Option<Arc<FakeBackend>>> = Mutex::new(None);
+
+/// The fake backend this worker built, if any.
+pub fn worker_backend() -> Option<Arc<FakeBackend>> {
+    WORKER_BACKEND.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
 impl Loaded for FakeSettings {
     fn build(&self) -> Result<Arc<dyn Backend>, String> {
-        Ok(Arc::new(FakeBackend::new(
+        let backend = Arc::new(FakeBackend::new(
             self.secret.clone(),
             FakeConfig { delay: self.delay, network: self.network, ..FakeConfig::default() },
-        )))
+        ));
+        *WORKER_BACKEND.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&backend));
+        Ok(backend)
     }
     fn as_any(&self) -> &dyn Any {
         self

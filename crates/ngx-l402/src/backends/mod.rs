@@ -14,7 +14,7 @@
 mod bolt12;
 mod cln;
 mod eclair;
-mod fake;
+pub(crate) mod fake;
 mod lnd;
 mod nwc;
 pub mod lnurl;

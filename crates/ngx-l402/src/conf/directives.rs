@@ -47,6 +47,7 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_root_key_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_root_key_file, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_backend", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_backend, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_auto_detect_payment", HTTP_ANY | NGX_CONF_FLAG, set_auto_detect, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_payment_html", HTTP_ANY | NGX_CONF_FLAG, set_payment_html, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_dry_run", HTTP_ANY | NGX_CONF_FLAG, set_dry_run, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_backend_timeout", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_backend_timeout, NGX_HTTP_MAIN_CONF_OFFSET),
     command!("l402_legacy_lsat_challenge", NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, set_legacy_lsat, NGX_HTTP_MAIN_CONF_OFFSET),
@@ -68,7 +69,7 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_log_format", HTTP_ANY | NGX_CONF_TAKE1, set_log_format, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_query_credential", HTTP_ANY | NGX_CONF_TAKE1, set_query_credential, NGX_HTTP_LOC_CONF_OFFSET),
 ];
-const CORE_LEN: usize = 29;
+const CORE_LEN: usize = 30;
 const LEN: usize = CORE_LEN + backends::directive_count() + 1;
 
 /// Every directive of the module: [`CORE`], then each backend entry's directives (context
@@ -176,6 +177,7 @@ handler!(set_root_key_file, MainConf, root_key_file);
 handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
 handler!(set_auto_detect, LocConf, auto_detect);
+handler!(set_payment_html, LocConf, payment_html);
 handler!(set_dry_run, LocConf, dry_run);
 handler!(set_legacy_lsat, MainConf, legacy_lsat);
 handler!(set_max_pending, MainConf, max_pending);
@@ -475,6 +477,11 @@ fn lnurl_addr(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Resu
     let v = arg(args)?;
     l402_lnurl::Payee::parse(v, true).map_err(|e| format!("payee {e}"))?;
     once(&mut lcf.lnurl_addr, std::sync::Arc::from(v.trim()))
+}
+
+fn payment_html(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let on = on_off(arg(args)?)?;
+    once(&mut lcf.payment_html, on)
 }
 
 fn auto_detect(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {

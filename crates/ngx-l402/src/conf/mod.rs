@@ -162,6 +162,9 @@ pub struct LocConf {
     pub log_json: Option<bool>,
     /// `l402_cors_origins`: browsers of these origins may call the location.
     pub cors: Option<Arc<l402_gate::CorsOrigins>>,
+    /// `l402_payment_html`: browsers get the 402 as a payment page, and the page's cookie is a
+    /// credential here (docs/payment-page.md).
+    pub payment_html: Option<bool>,
     /// `l402_manifest`: this location serves the discovery document.
     pub manifest: bool,
     /// `l402_manifest_hide`: keep this paid location out of the discovery document.
@@ -195,6 +198,9 @@ impl LocConf {
     }
     pub fn auto_detect(&self) -> bool {
         self.auto_detect.unwrap_or(false)
+    }
+    pub fn payment_html(&self) -> bool {
+        self.payment_html.unwrap_or(false)
     }
     pub fn dry_run(&self) -> bool {
         self.dry_run.unwrap_or(false)
@@ -238,6 +244,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.dry_run.is_none() {
             self.dry_run = prev.dry_run;
+        }
+        if self.payment_html.is_none() {
+            self.payment_html = prev.payment_html;
         }
         if self.auto_detect.is_none() {
             self.auto_detect = prev.auto_detect;

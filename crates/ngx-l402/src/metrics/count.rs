@@ -94,7 +94,7 @@ pub fn decision(policy: &Policy<'_>, verdict: &Verdict, repeat: bool) {
         Verdict::RateLimited { .. } => add(c::RATE_LIMITED, &[service], 1),
         Verdict::Unavailable { cause, .. } => add(c::UNAVAILABLE, &[service, ("cause", cause.label())], 1),
         Verdict::Internal => add(c::UNAVAILABLE, &[service, ("cause", "internal")], 1),
-        Verdict::AlreadyChallenged | Verdict::Preflight { .. } => {}
+        Verdict::AlreadyChallenged | Verdict::Preflight { .. } | Verdict::Session(_) => {}
     }
 }
 
