@@ -524,3 +524,45 @@ def test_item10_no_warning_for_a_caret_tilde_prefix(make_nginx):
     n.start()
     write_file(n, "protected/x.txt", "paid text\n")
     assert requests.get(n.url + "/protected/x.txt").status_code == 402
+
+
+RETURN_IN_PAID = """
+    l402_backend fake;
+    server {
+        listen 127.0.0.1:{port};
+        root {html};
+        SERVER
+        location /protected/ {
+            l402 on;
+            LOCATION
+        }
+        location /free/ { return 200 "free\\n"; }
+    }
+"""
+
+
+@pytest.mark.parametrize("where, line, warned", [
+    ("location", 'return 200 "secret\\n";', "the paid location \"/protected/\" answers with \"return\""),
+    ("location", 'if ($request_method = GET) { return 200 "secret\\n"; }', "the paid location \"/protected/\""),
+    ("server", 'if ($arg_x) { return 200 "secret\\n"; }', "answers with \"return\" at server level"),
+    ("location", "return 301 /elsewhere;", None),
+    ("location", "return 404;", None),
+    ("location", "", None),
+])
+def test_nginx_t_warns_when_a_return_answers_before_the_paywall(make_nginx, where, line, warned):
+    http = RETURN_IN_PAID.replace("SERVER", line if where == "server" else "").replace(
+        "LOCATION", line if where == "location" else "")
+    n = make_nginx(http, start=False)
+    ok, out = n.test_config()
+    assert ok, out
+    if warned:
+        assert warned in out and "without payment" in out, out
+    else:
+        assert "answers with \"return\"" not in out, out
+    # A free location's return is not the paywall's business.
+    assert "\"/free/\"" not in out, out
+    if warned and where == "location":
+        # The pitfall is real: the text is served without payment.
+        n.start()
+        r = requests.get(n.url + "/protected/")
+        assert (r.status_code, r.text) == (200, "secret\n")

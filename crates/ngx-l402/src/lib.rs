@@ -176,6 +176,8 @@ unsafe fn postconfiguration(cf: *mut ngx_conf_t) -> ngx_int_t {
     unsafe { discovery::build_all(cf, mcf) };
     // SAFETY: as above.
     unsafe { pitfalls::warn_regex_over_paid_prefix(cf) };
+    // SAFETY: as above.
+    unsafe { pitfalls::warn_rewrite_answers(cf) };
     // SAFETY: `cf` is live; the core main conf holds the phase handler arrays.
     unsafe {
         let Some(cmcf) = NgxHttpCoreModule::main_conf_mut(&*cf) else {
