@@ -9,7 +9,8 @@
 # challenge (no token: fake-backend invoice + macaroon per request).
 # Env: N1 (default 200), N2 (default 1200), PATHS (default "plain paid claim challenge"),
 # L402_MODULE (another build of the module, e.g. from make bench-ab's target dir),
-# KEEP_PROFILES=1 keeps the callgrind files of the N2 runs and prints callgrind_annotate's top lines.
+# KEEP_PROFILES=1 keeps the callgrind files of both runs (build/callgrind/); then
+# scripts/callgrind-per-request.py shows where each path's instructions per request go.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh" bench
@@ -86,8 +87,9 @@ for p in $paths; do
   printf '%-10s %14s %10.3f\n' "$p" "${per[$p]}" "$(echo "${per[$p]} / $base" | bc -l)"
   if [ "${KEEP_PROFILES:-0}" = 1 ]; then
     mkdir -p "$root/build/callgrind"; cp "$work/callgrind.$p.$n2" "$root/build/callgrind/$p.out"
+    cp "$work/callgrind.$p.$n1" "$root/build/callgrind/$p.n1.out"
   fi
 done
 echo "(valgrind callgrind, all threads; N1=$n1 N2=$n2 requests on one keep-alive connection; commit $(git -C "$root" rev-parse --short HEAD))"
-[ "${KEEP_PROFILES:-0}" = 1 ] && echo "profiles: build/callgrind/<path>.out (callgrind_annotate --inclusive=yes build/callgrind/paid.out | head -40)"
+[ "${KEEP_PROFILES:-0}" = 1 ] && echo "profiles: build/callgrind/<path>.out and <path>.n1.out; per request by function: scripts/callgrind-per-request.py build/callgrind/paid $((n2 - n1))"
 if grep -E '\[(alert|crit|emerg)\]' "$work/logs/error.log"; then echo "errors in the log"; exit 1; fi

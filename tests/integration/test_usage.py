@@ -212,3 +212,36 @@ def test_internal_redirect_into_paid_location_is_checked_and_claims_once(make_ng
     assert (r1.status_code, r1.headers["X-L402-Uses-Remaining"]) == (200, "1")
     assert (r2.status_code, r2.headers["X-L402-Uses-Remaining"]) == (200, "0")
     assert requests.get(n.url + "/protected/", headers=auth(mac, pre)).status_code == 402
+
+
+def test_an_internal_redirect_into_another_paid_location_is_decided_again(make_nginx):
+    """The admission of a request stands across an internal redirect only back into the same
+    location with a fixed price (access.rs `readmits`): into another service, or under a price
+    that depends on the URI, it is decided again."""
+    n = make_nginx("""
+        l402_backend fake;
+        map $uri $price { volatile; ~^/priced/index 30000; default 10000; }
+        server {
+            listen 127.0.0.1:{port};
+            root {html};
+            location /protected/ { l402 on; l402_token_uses unlimited; error_page 404 = /other/index.html; }
+            location /other/ { l402 on; l402_token_uses unlimited; alias {html}/protected/; }
+            location /priced/ { l402 on; l402_token_uses unlimited; l402_amount_msat_default $price;
+                                alias {html}/protected/; }
+            location = /.l402/fake/pay { l402_fake_pay; }
+        }
+    """)
+    mac, pre = buy(n)
+    assert requests.get(n.url + "/protected/", headers=auth(mac, pre)).status_code == 200
+    # A 404 in /protected/ redirects into /other/: another service, so this token is refused.
+    r = requests.get(n.url + "/protected/missing", headers=auth(mac, pre))
+    assert r.status_code == 402 and r.headers["X-L402-Reason"] == "token not valid for this service", r.headers
+    # /priced/ costs 10000 for /priced/ itself, 30000 for its index file (a volatile map: nginx
+    # caches other variables for the whole request): a token bought for
+    # 10000 there is refused after the index redirect.
+    r = requests.get(n.url + "/priced/")
+    assert r.status_code == 402
+    mac2, inv2 = parse_challenge(r)
+    pre2 = requests.get(n.url + "/.l402/fake/pay", params={"invoice": inv2}).text.strip()
+    r = requests.get(n.url + "/priced/", headers=auth(mac2, pre2))
+    assert r.status_code == 402 and "paid less" in r.headers["X-L402-Reason"], r.headers

@@ -31,6 +31,7 @@ pub use cors::CorsOrigins;
 pub use facts::{Carriers, Facts, PriceFact};
 pub use io::{Failure, Invoiced, Io, IoResult, Payment};
 pub use machine::{resume, start, Env, Pending, Step, MAX_STEPS};
+pub use method::l402::Memo;
 pub use method::Method;
 pub use policy::{Policy, Store};
 pub use reason::Reason;

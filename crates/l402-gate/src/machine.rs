@@ -10,13 +10,13 @@
 
 use std::time::Duration;
 
-use l402_core::verify::VerifiedCache;
-use l402_core::{CredentialError, KeyRing, Terms, Unpaid, Verified};
+use l402_core::{CredentialError, KeyRing, Terms, Unpaid};
 use l402_usage::{keys, ClaimOutcome, RateOutcome};
 
 use crate::facts::{Facts, PriceFact};
 use crate::io::{Failure, Io, IoResult, Payment};
-use crate::method::{l402, Method};
+use crate::method::l402::{self, Memo, Token};
+use crate::method::Method;
 use crate::policy::{Policy, Store};
 use crate::reason::Reason;
 use crate::verdict::{Admitted, Cause, Challenge, Event, Level, Verdict};
@@ -34,7 +34,7 @@ const RETRY_PRICE_INVALID: Duration = Duration::from_secs(60);
 /// credentials (a cache of a pure function, so results do not depend on it).
 pub struct Env<'e> {
     pub keys: &'e KeyRing,
-    pub memo: Option<&'e mut VerifiedCache>,
+    pub memo: Option<&'e mut Memo>,
 }
 
 /// What comes next.
@@ -67,9 +67,9 @@ enum Stage {
     /// A macaroon without preimage: is its invoice settled?
     Detect(Unpaid),
     /// A verified token: the store's price of this request.
-    AdmitPrice(Verified, Terms),
+    AdmitPrice(Token, Terms),
     /// A verified token whose price is covered: one use.
-    AdmitClaim(Verified, u64, [u8; 16]),
+    AdmitClaim(Token, u64),
     /// A challenge: the invoice rate check.
     ChallengeRate(Option<Reason>),
     /// A challenge: the store's price.
@@ -129,7 +129,7 @@ pub fn resume(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>, pending
     let mut run = Run { env, policy, facts, events, steps };
     match (stage, result) {
         (Stage::Detect(unpaid), IoResult::Lookup(answer)) => match answer {
-            Ok(Payment::Settled) => run.admit(unpaid.settled()),
+            Ok(Payment::Settled) => run.admit(Token::new(unpaid.settled())),
             Ok(Payment::Open) => run.done(Verdict::Pending {
                 token_id: unpaid.token_id(),
                 payment_hash: unpaid.payment_hash(),
@@ -138,13 +138,13 @@ pub fn resume(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>, pending
             Ok(Payment::Gone) => run.challenge(Some(Reason::InvoiceGone)),
             Err(f) => run.failed(f),
         },
-        (Stage::AdmitPrice(verified, terms), IoResult::Price(answer)) => match answer {
-            Ok(price) if terms.covers(price) => run.claim(verified, price),
+        (Stage::AdmitPrice(token, terms), IoResult::Price(answer)) => match answer {
+            Ok(price) if terms.covers(price) => run.claim(token, price),
             Ok(_) => run.challenge(Some(Reason::Underpaid)),
             Err(f) => run.failed(f),
         },
-        (Stage::AdmitClaim(verified, price, key), IoResult::Claim(answer)) => match answer {
-            Ok(ClaimOutcome::Accepted { remaining }) => run.admitted(verified, price, remaining, Some(key)),
+        (Stage::AdmitClaim(token, price), IoResult::Claim(answer)) => match answer {
+            Ok(ClaimOutcome::Accepted { remaining }) => run.admitted(token, price, remaining, true),
             Ok(ClaimOutcome::UsedUp) => run.challenge(Some(Reason::UsedUp)),
             Ok(ClaimOutcome::StoreFull) => run.store_full(
                 "l402: the usage zone is full: a paid token was refused with 503 \
@@ -264,8 +264,8 @@ impl Run<'_, '_, '_, '_> {
 
     /// A verified token: it must have paid at least this request's price (tokens are bound to
     /// what they paid, `l402_core::Terms`), then one use is claimed.
-    fn admit(mut self, verified: Verified) -> Step {
-        let Some(terms) = verified.terms else {
+    fn admit(mut self, token: Token) -> Step {
+        let Some(terms) = token.verified.terms else {
             return self.challenge(Some(Reason::NoTerms));
         };
         let configured = match self.configured_price() {
@@ -274,36 +274,36 @@ impl Run<'_, '_, '_, '_> {
         };
         if self.policy.store == Store::Redis && self.policy.store_price {
             let io = Io::Price { path: String::from_utf8_lossy(self.facts.path).into_owned(), configured };
-            return self.io(Stage::AdmitPrice(verified, terms), io);
+            return self.io(Stage::AdmitPrice(token, terms), io);
         }
         if !terms.covers(configured) {
             return self.challenge(Some(Reason::Underpaid));
         }
-        self.claim(verified, configured)
+        self.claim(token, configured)
     }
 
-    fn claim(self, verified: Verified, price: u64) -> Step {
+    fn claim(self, token: Token, price: u64) -> Step {
+        let verified = token.verified;
         // The payment page proves a credential before it reloads into the content: checked
         // like a request to serve (signature, caveats, service, payment, price), never spent.
         if self.facts.session {
             let valid_until = verified.terms.and_then(|t| t.valid_until);
             return self.done(Verdict::Session(crate::verdict::Session { token_id: verified.token_id, valid_until }));
         }
-        // Uncounted tokens claim nothing (and derive no claim key: a digest per request).
+        // Uncounted tokens claim nothing.
         let Some(limit) = self.policy.uses.limit() else {
-            return self.admitted(verified, price, None, None);
+            return self.admitted(token, price, None, false);
         };
-        let key = keys::claim_key(&verified.token_id);
         // An internal redirect (index, try_files, error_page) re-runs the access phase of the
         // same request: it already holds its use of this token (but pays the new price).
-        if self.facts.claimed == Some(key) {
-            return self.admitted(verified, price, None, Some(key));
+        if self.facts.claimed == Some(token.claim_key) {
+            return self.admitted(token, price, None, true);
         }
         if self.policy.dry_run {
-            return self.admitted(verified, price, None, None);
+            return self.admitted(token, price, None, false);
         }
         let io = Io::Claim {
-            key,
+            key: token.claim_key,
             token_id: verified.token_id,
             limit,
             // The claim lives as long as the server minted the token valid: never as long as
@@ -311,17 +311,23 @@ impl Run<'_, '_, '_, '_> {
             expires_at: l402_usage::claim_expiry(verified.terms.and_then(|t| t.valid_until)),
             now: self.facts.now(),
         };
-        self.io(Stage::AdmitClaim(verified, price, key), io)
+        self.io(Stage::AdmitClaim(token, price), io)
     }
 
-    fn admitted(self, v: Verified, price: u64, uses_left: Option<u32>, claimed: Option<[u8; 16]>) -> Step {
+    /// `claimed`: the request holds a use of the token (claimed now or before a redirect).
+    fn admitted(self, token: Token, price: u64, uses_left: Option<u32>, claimed: bool) -> Step {
+        let v = token.verified;
         self.done(Verdict::Admitted(Admitted {
             method: Method::L402,
             token_id: v.token_id,
             payment_hash: v.payment_hash,
             amount_msat: price,
             uses_left,
-            claimed,
+            claimed: claimed.then_some(token.claim_key),
+            valid_until: match (v.valid_until, v.terms.and_then(|t| t.valid_until)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
         }))
     }
 

@@ -51,6 +51,9 @@ pub struct Admitted {
     pub uses_left: Option<u32>,
     /// The claim this request now holds (so a redirect does not claim again).
     pub claimed: Option<[u8; 16]>,
+    /// Until when the credential is valid (the earliest of the minted lifetime and any caveat
+    /// the client added); `None` = no expiry.
+    pub valid_until: Option<u64>,
 }
 
 /// One method's offer in a challenge: response headers, in order.

@@ -101,6 +101,7 @@ fn no_credential_is_challenged_with_an_offer_that_pays_and_admits() {
             amount_msat: PRICE,
             uses_left: Some(0),
             claimed: Some(keys::claim_key(&token_id)),
+            valid_until: Some(NOW + TIMEOUT),
         }
     );
     let o = run_in(&mut world, &p, &paid);
@@ -186,6 +187,7 @@ fn a_valid_single_use_token_is_claimed_then_used_up() {
             amount_msat: PRICE,
             uses_left: Some(0),
             claimed: Some(t.claim_key()),
+            valid_until: Some(NOW + TIMEOUT),
         }
     );
     assert_eq!(o.verdict.status(), Some(Status::Paid));

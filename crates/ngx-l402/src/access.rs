@@ -6,7 +6,6 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use l402_core::verify::VerifiedCache;
 use l402_gate::{Cause, Env, Event, Facts, Level, Policy, Step, Verdict};
 use ngx::ffi::{ngx_http_request_t, ngx_int_t, NGX_LOG_ERR, NGX_LOG_INFO, NGX_LOG_WARN};
 use ngx::http::{HttpModule, HttpModuleLocationConf, HttpModuleMainConf};
@@ -20,16 +19,18 @@ use crate::record::{self, Record};
 use crate::render;
 use crate::{bridge, extract, Module};
 
-/// Successful verifications of this worker, per generation (at most twice this many).
-const VERIFIED_CACHE_GENERATION: usize = 8_192;
+/// Successful verifications of this worker, per generation (at most twice this many). An entry
+/// keeps its credential (about 400 bytes, at most `MAX_MEMO_CREDENTIAL`): a few MB per worker.
+const VERIFIED_CACHE_GENERATION: usize = 4_096;
 
 thread_local! {
     /// `None` when the system random number generator gave no key: then nothing is memoized.
-    static VERIFIED: Option<RefCell<VerifiedCache>> = memo_secret()
-        .map(|secret| RefCell::new(VerifiedCache::new(VERIFIED_CACHE_GENERATION, secret)));
+    static VERIFIED: Option<RefCell<l402_gate::Memo>> = memo_secret()
+        .map(|secret| RefCell::new(l402_gate::Memo::new(VERIFIED_CACHE_GENERATION, secret)));
 }
 
-/// The secret key of this worker's memo (`VerifiedCache`): fresh random bytes per process.
+/// The seed of this worker's memo (`l402_core::verify::VerifiedCache`): fresh random bytes per
+/// process.
 fn memo_secret() -> Option<[u8; 16]> {
     let mut secret = [0u8; 16];
     getrandom::fill(&mut secret).ok().map(|()| secret)
@@ -53,6 +54,12 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         let Some(lcf) = Module::location_conf(&*r) else { return NGX_DECLINED };
         if !lcf.enabled() {
             return NGX_DECLINED;
+        }
+        // An internal redirect (index, try_files) back into the location that admitted this
+        // request: the decision would be the same (same policy, fixed price, same credential
+        // bytes, the use already claimed), so it stands.
+        if (*r).internal() != 0 && readmits(r, lcf) {
+            return crate::ffi::NGX_OK;
         }
         let Some(settings) = Module::main_conf(&*r).and_then(|m| m.settings.as_deref()) else {
             log(r, NGX_LOG_ERR, "l402 is enabled but not configured");
@@ -104,12 +111,12 @@ unsafe fn drive(
     unsafe {
         loop {
             match step {
-                Step::Done(verdict, events) => return finish(r, policy, &verdict, events),
+                Step::Done(verdict, events) => return finish(r, lcf, policy, &verdict, events),
                 Step::Io(pending, io) => match execute::run(settings, lcf, io) {
                     Executed::Now(result) => {
                         step = with_env(settings, |env| l402_gate::resume(env, policy, facts, pending, result));
                     }
-                    Executed::Later(job) => return suspend(r, settings, policy, pending, job),
+                    Executed::Later(job) => return suspend(r, settings, lcf, policy, pending, job),
                 },
             }
         }
@@ -121,6 +128,7 @@ unsafe fn drive(
 unsafe fn suspend(
     r: *mut ngx_http_request_t,
     settings: &Settings,
+    lcf: &LocConf,
     policy: &Policy<'_>,
     pending: l402_gate::Pending,
     job: Job,
@@ -149,7 +157,7 @@ unsafe fn suspend(
                 let mut events = pending.into_events();
                 events.push(error(&format!("l402: {e}")));
                 let verdict = Verdict::Unavailable { cause: Cause::Backend, retry_after: Duration::from_secs(1) };
-                finish(r, policy, &verdict, events)
+                finish(r, lcf, policy, &verdict, events)
             }
         }
     }
@@ -180,7 +188,13 @@ fn completion(
 
 /// Logs the decision's lines, records the verdict and renders it (or, in a dry run, lets the
 /// request through).
-unsafe fn finish(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verdict, events: Vec<Event>) -> ngx_int_t {
+unsafe fn finish(
+    r: *mut ngx_http_request_t,
+    lcf: &LocConf,
+    policy: &Policy<'_>,
+    verdict: &Verdict,
+    events: Vec<Event>,
+) -> ngx_int_t {
     // SAFETY: live request, main thread.
     unsafe {
         for e in &events {
@@ -201,6 +215,7 @@ unsafe fn finish(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verd
         }
         crate::metrics::count::decision(policy, verdict, repeat);
         if let Some(mut rec) = Record::of(verdict, policy.service) {
+            rec.readmit = readmit_of(r, lcf, policy, verdict);
             match earlier {
                 Some(earlier) => {
                     // An internal redirect admitted the use this request already claimed: the
@@ -219,6 +234,43 @@ unsafe fn finish(r: *mut ngx_http_request_t, policy: &Policy<'_>, verdict: &Verd
         // CORS headers only for an origin on the location's allow-list (Fetch, "CORS protocol").
         let cors_origin = policy.cors.and_then(|c| crate::ffi::header_in(r, "Origin").filter(|o| c.allows(o)));
         render::render(r, policy, verdict, cors_origin)
+    }
+}
+
+/// What a repeated run of this admission must match ([`readmits`]); `None` when a repeat must be
+/// decided again: a price from a variable or the store (it may depend on the new URI), a dry
+/// run, a credential that did not come from the `Authorization` header.
+unsafe fn readmit_of(
+    r: *mut ngx_http_request_t,
+    lcf: &LocConf,
+    policy: &Policy<'_>,
+    verdict: &Verdict,
+) -> Option<record::Readmit> {
+    let Verdict::Admitted(a) = verdict else { return None };
+    let fixed = matches!(lcf.price(), crate::conf::Price::Fixed(_));
+    if !fixed || policy.dry_run || (policy.store == l402_gate::Store::Redis && policy.store_price) {
+        return None;
+    }
+    // SAFETY: live request; the header element belongs to it.
+    let auth = unsafe { (*r).headers_in.authorization.as_ref() }?;
+    Some(record::Readmit {
+        lcf: std::ptr::from_ref(lcf),
+        authorization: (auth.value.data.cast_const(), auth.value.len),
+        valid_until: a.valid_until,
+    })
+}
+
+/// Whether the request was admitted by this location before an internal redirect, with the
+/// same credential, and that admission still holds.
+unsafe fn readmits(r: *mut ngx_http_request_t, lcf: &LocConf) -> bool {
+    // SAFETY: live request on the main thread.
+    unsafe {
+        let Some(ra) = record::get(r).and_then(|rec| rec.readmit) else { return false };
+        let Some(auth) = (*r).headers_in.authorization.as_ref() else { return false };
+        let now = extract::now_ms() / 1_000;
+        ra.lcf == std::ptr::from_ref(lcf)
+            && ra.authorization == (auth.value.data.cast_const(), auth.value.len)
+            && ra.valid_until.is_none_or(|t| now < t)
     }
 }
 

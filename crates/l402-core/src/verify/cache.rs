@@ -4,23 +4,28 @@
 //! time, so a hit only re-checks expiry. The key ring changes only on reload, which starts new
 //! workers with empty caches. Only successes are stored; a refusal is always recomputed.
 //!
-//! Entries are keyed by a 128-bit keyed hash (SipHash-1-3, a PRF, under a secret random key the
-//! caller draws per worker) of (source, service, credential): 16 bytes per entry whatever the
-//! credential's length, so a client sending long or endlessly varied headers cannot grow a
-//! worker (each entry is about 90 bytes). A key collision — the only way to be served another
-//! credential's result — cannot be aimed at without the key (the client never sees a hash), and
-//! by chance has probability about n²/2¹²⁹ for n entries. The hash costs about a tenth of a
-//! SHA-256 of the same bytes, on the path of every memoized request. Growth is bounded
-//! by two generations: when the current one is full it becomes the previous one and the old
-//! previous one is dropped (an approximation of least-recently-used).
+//! An entry keeps the credential's bytes and a hit compares them all, so a hit is always the
+//! same credential: no hash collision, chosen or by chance, can serve another credential's
+//! result. The table's hash is therefore only for placement: a fast keyed hash (foldhash, seeded
+//! from the caller's per-worker secret, so a client cannot aim at one bucket without it). This
+//! is the hot path of every memoized request (docs/architecture.md): a hash over the bytes, a
+//! probe, one comparison. Memory is bounded: credentials longer than [`MAX_MEMO_CREDENTIAL`]
+//! are never kept (they are verified every time), and growth is bounded by two generations:
+//! when the current one is full it becomes the previous one and the old previous one is dropped
+//! (an approximation of least-recently-used). Each entry may carry a small value the caller
+//! derived once from the verification (`attached`: the gate keeps the token's claim key there).
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 
-use std::hash::Hasher;
-
-use siphasher::sip128::{Hasher128, SipHasher13};
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
 
 use super::Verified;
+
+/// Longer credentials are not memoized (a macaroon with its preimage is about 400 bytes; many
+/// client-added caveats make it longer). With [`MAX_MEMO_CREDENTIAL`] and a generation of a few
+/// thousand entries a worker's memo stays within a few MB even when every entry is that long.
+pub const MAX_MEMO_CREDENTIAL: usize = 1_536;
 
 /// Where the credential came from: the same bytes mean different things in different headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,56 +34,97 @@ pub enum CredentialSource {
     HexHeader = 2,
 }
 
-type Key = [u8; 16];
+struct Entry<A> {
+    hash: u64,
+    source: CredentialSource,
+    service: Box<str>,
+    credential: Box<[u8]>,
+    verified: Verified,
+    attached: A,
+}
 
-pub struct VerifiedCache {
-    /// The secret key of the entry hash.
-    secret: [u8; 16],
-    current: HashMap<Key, Verified>,
-    previous: HashMap<Key, Verified>,
+impl<A> Entry<A> {
+    fn is(&self, source: CredentialSource, service: &str, credential: &[u8]) -> bool {
+        self.source == source && *self.service == *service && *self.credential == *credential
+    }
+}
+
+pub struct VerifiedCache<A: Copy = ()> {
+    hasher: FixedState,
+    current: HashTable<Entry<A>>,
+    previous: HashTable<Entry<A>>,
     generation_capacity: usize,
 }
 
-impl VerifiedCache {
-    /// Holds at most `2 * generation_capacity` entries. `secret` keys the entry hash: draw it
-    /// from the system's random number generator for each cache.
+impl<A: Copy> VerifiedCache<A> {
+    /// Holds at most `2 * generation_capacity` entries. `secret` seeds the placement hash: draw
+    /// it from the system's random number generator for each cache.
     pub fn new(generation_capacity: usize, secret: [u8; 16]) -> Self {
+        let [a, b, c, d, e, f, g, h, ..] = secret;
         VerifiedCache {
-            secret,
-            current: HashMap::new(),
-            previous: HashMap::new(),
+            hasher: FixedState::with_seed(u64::from_le_bytes([a, b, c, d, e, f, g, h])),
+            current: HashTable::new(),
+            previous: HashTable::new(),
             generation_capacity: generation_capacity.max(1),
         }
     }
 
-    /// The cached verification of `credential` for `service`, if still unexpired at `now_unix`.
+    /// The cached verification of `credential` for `service` (and what was attached to it), if
+    /// still unexpired at `now_unix`.
     pub fn get(
         &mut self,
         source: CredentialSource,
         service: &str,
         credential: &[u8],
         now_unix: u64,
-    ) -> Option<Verified> {
-        let k = self.key(source, service, credential);
-        let verified = match self.current.get(&k) {
-            Some(v) => *v,
+    ) -> Option<(Verified, A)> {
+        if credential.len() > MAX_MEMO_CREDENTIAL {
+            return None;
+        }
+        let hash = self.hash(source, service, credential);
+        let found = match self.current.find(hash, |e| e.is(source, service, credential)) {
+            Some(e) => (e.verified, e.attached),
             None => {
-                let v = self.previous.remove(&k)?;
-                self.put(k, v);
-                v
+                let (entry, _) = self.previous.find_entry(hash, |e| e.is(source, service, credential)).ok()?.remove();
+                let found = (entry.verified, entry.attached);
+                self.put(entry);
+                found
             }
         };
         let expired = |t: Option<u64>| t.is_some_and(|t| now_unix >= t);
-        if expired(verified.valid_until) || expired(verified.terms.and_then(|t| t.valid_until)) {
-            self.current.remove(&k);
+        if expired(found.0.valid_until) || expired(found.0.terms.and_then(|t| t.valid_until)) {
+            if let Ok(e) = self.current.find_entry(hash, |e| e.is(source, service, credential)) {
+                e.remove();
+            }
             return None;
         }
-        Some(verified)
+        Some(found)
     }
 
-    /// Remembers a successful verification.
-    pub fn insert(&mut self, source: CredentialSource, service: &str, credential: &[u8], verified: Verified) {
-        self.put(self.key(source, service, credential), verified);
+    /// Remembers a successful verification (unless the credential is too long to keep).
+    pub fn insert(
+        &mut self,
+        source: CredentialSource,
+        service: &str,
+        credential: &[u8],
+        verified: Verified,
+        attached: A,
+    ) {
+        if credential.len() > MAX_MEMO_CREDENTIAL {
+            return;
+        }
+        let hash = self.hash(source, service, credential);
+        if let Ok(e) = self.current.find_entry(hash, |e| e.is(source, service, credential)) {
+            e.remove();
+        }
+        self.put(Entry {
+            hash,
+            source,
+            service: service.into(),
+            credential: credential.into(),
+            verified,
+            attached,
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -89,22 +135,22 @@ impl VerifiedCache {
         self.len() == 0
     }
 
-    /// The keyed hash of the whole entry; lengths are framed so no two different triples share
-    /// an input.
-    fn key(&self, source: CredentialSource, service: &str, credential: &[u8]) -> Key {
-        let mut h = SipHasher13::new_with_key(&self.secret);
-        h.write(&[source as u8]);
-        h.write(&(service.len() as u64).to_be_bytes());
+    /// Placement hash of an entry; lengths are framed so the parts cannot run into each other
+    /// (not needed for correctness, which rests on the comparison, but it keeps buckets apart).
+    fn hash(&self, source: CredentialSource, service: &str, credential: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write_u8(source as u8);
+        h.write_usize(service.len());
         h.write(service.as_bytes());
         h.write(credential);
-        u128::from(h.finish128()).to_be_bytes()
+        h.finish()
     }
 
-    fn put(&mut self, k: Key, verified: Verified) {
-        if self.current.len() >= self.generation_capacity && !self.current.contains_key(&k) {
+    fn put(&mut self, entry: Entry<A>) {
+        if self.current.len() >= self.generation_capacity {
             self.previous = std::mem::take(&mut self.current);
         }
-        self.current.insert(k, verified);
+        self.current.insert_unique(entry.hash, entry, |e| e.hash);
     }
 }
 
@@ -118,24 +164,56 @@ mod tests {
 
     const A: CredentialSource = CredentialSource::Authorization;
 
-    impl VerifiedCache {
+    impl VerifiedCache<()> {
         fn new_for_test(capacity: usize) -> Self {
             VerifiedCache::new(capacity, [7; 16])
         }
     }
 
     #[test]
-    fn entry_keys_depend_on_the_secret() {
-        let (a, b) = (VerifiedCache::new(8, [1; 16]), VerifiedCache::new(8, [2; 16]));
-        assert_eq!(a.key(A, "svc", b"L402 x:y"), a.key(A, "svc", b"L402 x:y"));
-        assert_ne!(a.key(A, "svc", b"L402 x:y"), b.key(A, "svc", b"L402 x:y"));
+    fn placement_depends_on_the_secret() {
+        let (a, b) = (VerifiedCache::<()>::new(8, [1; 16]), VerifiedCache::<()>::new(8, [2; 16]));
+        assert_eq!(a.hash(A, "svc", b"L402 x:y"), a.hash(A, "svc", b"L402 x:y"));
+        assert_ne!(a.hash(A, "svc", b"L402 x:y"), b.hash(A, "svc", b"L402 x:y"));
+    }
+
+    #[test]
+    fn a_hit_is_always_the_same_bytes_even_when_every_hash_collides() {
+        // Force a collision: an entry for other bytes under this credential's hash. Entries are
+        // found by comparison, so it is never this credential's answer.
+        let mut c = VerifiedCache::new_for_test(8);
+        c.insert(A, "s", b"L402 one", v(None), ());
+        let h = c.hash(A, "s", b"L402 one");
+        let other = Entry { hash: h, source: A, service: "s".into(), credential: (*b"L402 two").into(), verified: v(Some(5)), attached: () };
+        c.put(other);
+        assert_eq!(c.get(A, "s", b"L402 one", 0), Some((v(None), ())));
+        c.current.clear();
+        c.previous.clear();
+        c.put(Entry { hash: h, source: A, service: "s".into(), credential: (*b"L402 two").into(), verified: v(Some(5)), attached: () });
+        assert_eq!(c.get(A, "s", b"L402 one", 0), None, "same hash, other bytes: a miss");
+    }
+
+    #[test]
+    fn long_credentials_are_not_kept() {
+        let mut c = VerifiedCache::new_for_test(8);
+        let long = vec![b'x'; MAX_MEMO_CREDENTIAL + 1];
+        c.insert(A, "s", &long, v(None), ());
+        assert!(c.is_empty());
+        assert_eq!(c.get(A, "s", &long, 0), None);
+    }
+
+    #[test]
+    fn attached_values_come_back() {
+        let mut c: VerifiedCache<[u8; 16]> = VerifiedCache::new(8, [3; 16]);
+        c.insert(A, "s", b"x", v(None), [7; 16]);
+        assert_eq!(c.get(A, "s", b"x", 0), Some((v(None), [7; 16])));
     }
 
     #[test]
     fn hit_requires_same_service_source_and_bytes() {
         let mut c = VerifiedCache::new_for_test(8);
-        c.insert(A, "svc", b"L402 abc:def", v(None));
-        assert_eq!(c.get(A, "svc", b"L402 abc:def", 0), Some(v(None)));
+        c.insert(A, "svc", b"L402 abc:def", v(None), ());
+        assert_eq!(c.get(A, "svc", b"L402 abc:def", 0), Some((v(None), ())));
         assert_eq!(c.get(A, "other", b"L402 abc:def", 0), None);
         assert_eq!(c.get(A, "svc", b"L402 abc:deF", 0), None);
         assert_eq!(c.get(CredentialSource::HexHeader, "svc", b"L402 abc:def", 0), None);
@@ -146,7 +224,7 @@ mod tests {
     #[test]
     fn expiry_is_rechecked_on_every_hit() {
         let mut c = VerifiedCache::new_for_test(8);
-        c.insert(A, "s", b"x", v(Some(100)));
+        c.insert(A, "s", b"x", v(Some(100)), ());
         assert!(c.get(A, "s", b"x", 99).is_some());
         assert!(c.get(A, "s", b"x", 100).is_none());
         assert!(c.get(A, "s", b"x", 50).is_none(), "expired entries are dropped");
@@ -156,7 +234,7 @@ mod tests {
     fn bounded_with_recently_used_entries_kept() {
         let mut c = VerifiedCache::new_for_test(4);
         for i in 0u32..100 {
-            c.insert(A, "s", &i.to_be_bytes(), v(None));
+            c.insert(A, "s", &i.to_be_bytes(), v(None), ());
             assert!(c.get(A, "s", &0u32.to_be_bytes(), 0).is_some() || i < 1, "hot entry kept");
             assert!(c.len() <= 8);
         }

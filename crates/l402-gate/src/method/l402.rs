@@ -31,29 +31,46 @@ pub fn recognise<'a>(carriers: &Carriers<'a>) -> Option<Presented<'a>> {
     carriers.hex_macaroon.map(|raw| Presented { source: CredentialSource::HexHeader, raw })
 }
 
+/// The worker's memo of verified credentials, each with its token's claim key.
+pub type Memo = VerifiedCache<[u8; 16]>;
+
+/// A verified token and the key of its claims in the usage store (derived once, then memoized
+/// with the verification: the hot path hashes nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub verified: Verified,
+    pub claim_key: [u8; 16],
+}
+
+impl Token {
+    pub fn new(verified: Verified) -> Token {
+        Token { claim_key: l402_usage::keys::claim_key(&verified.token_id), verified }
+    }
+}
+
 /// Verifies a presented credential for `service` at `now`. Successes are memoized in `memo`
 /// when given; the memo never replaces the claim.
 pub fn verify(
     keys: &KeyRing,
-    memo: Option<&mut VerifiedCache>,
+    memo: Option<&mut Memo>,
     p: Presented<'_>,
     service: &str,
     now: u64,
-) -> Result<Verified, Reason> {
+) -> Result<Token, Reason> {
     let mut memo = memo;
-    if let Some(hit) = memo.as_deref_mut().and_then(|m| m.get(p.source, service, p.raw, now)) {
-        return Ok(hit);
+    if let Some((verified, claim_key)) = memo.as_deref_mut().and_then(|m| m.get(p.source, service, p.raw, now)) {
+        return Ok(Token { verified, claim_key });
     }
     let credential = match p.source {
         CredentialSource::Authorization => parse_authorization(p.raw),
         CredentialSource::HexHeader => parse_hex_macaroon(p.raw),
     }
     .map_err(Reason::Credential)?;
-    let verified = keys.verify(&credential, service, now).map_err(Reason::Rejected)?;
+    let token = Token::new(keys.verify(&credential, service, now).map_err(Reason::Rejected)?);
     if let Some(m) = memo {
-        m.insert(p.source, service, p.raw, verified);
+        m.insert(p.source, service, p.raw, token.verified, token.claim_key);
     }
-    Ok(verified)
+    Ok(token)
 }
 
 /// Verifies a macaroon presented without preimage (payment detection): everything but the

@@ -495,7 +495,7 @@ pub fn offered_macaroon(challenge: &l402_gate::Challenge) -> String {
 }
 
 /// A worker's memo of verified credentials.
-pub fn memo() -> VerifiedCache {
+pub fn memo() -> l402_gate::method::l402::Memo {
     VerifiedCache::new(64, [9; 16])
 }
 
