@@ -118,8 +118,13 @@ pub fn parse_hex_macaroon(value: &[u8]) -> Result<Credential, CredentialError> {
 
 /// Strips `L402` or `LSAT` (any case) and the one or more spaces after it.
 fn strip_scheme(text: &[u8]) -> Option<&[u8]> {
-    let (scheme, rest) = text.split_at_checked(4)?;
-    if !scheme.eq_ignore_ascii_case(b"L402") && !scheme.eq_ignore_ascii_case(b"LSAT") {
+    let (&[a, b, c, d], rest) = text.split_first_chunk::<4>()?;
+    // Case-insensitive "L402" / "LSAT" (RFC 9110 §11.1: schemes are case-insensitive) on one
+    // word: setting bit 0x20 lower-cases exactly the letters, so the digits compare exactly.
+    let word = u32::from_le_bytes([a, b, c, d]);
+    let is_l402 = (word | 0x20) == u32::from_le_bytes(*b"l402");
+    let is_lsat = (word | 0x2020_2020) == u32::from_le_bytes(*b"lsat");
+    if !is_l402 && !is_lsat {
         return None;
     }
     let spaces = rest.iter().take_while(|&&c| c == b' ').count();

@@ -29,6 +29,12 @@ fn accepts_the_plain_form() {
     );
     // Surrounding whitespace (nginx normally strips it) is tolerated.
     assert!(header(&format!(" \tL402 {b64}:{} \r\n", hex_encode(&PREIMAGE))).is_ok());
+    // Schemes are case-insensitive (RFC 9110 §11.1), and LSAT is the old name.
+    for scheme in ["l402", "LSAT", "lsat", "LsAt", "L402 LSAT", "lsat  L402"] {
+        let value = format!("{scheme} {b64}:{}", hex_encode(&PREIMAGE));
+        assert_eq!(header(&value).map(|c| c.preimage), Ok(Some(PREIMAGE)), "{scheme}");
+        assert!(is_l402_scheme(value.as_bytes()), "{scheme}");
+    }
 }
 
 #[test]
@@ -43,6 +49,12 @@ fn refuses_other_schemes() {
         format!("L402{b64}:{pre}"),
         format!("L402\t{b64}:{pre}"),
         format!("Basic {b64}"),
+        // One bit away from the schemes: only letters fold case.
+        format!("L\u{14}02 {b64}:{pre}"),
+        format!("L4\u{10}2 {b64}:{pre}"),
+        format!("\u{c}402 {b64}:{pre}"),
+        format!("LS\u{1}T {b64}:{pre}"),
+        format!("lsa\u{14} {b64}:{pre}"),
     ] {
         let err = header(&value).unwrap_err();
         assert!(
