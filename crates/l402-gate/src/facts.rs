@@ -46,6 +46,9 @@ pub struct Facts<'a> {
     /// (`POST` with `X-L402-Session: cookie`, only where `l402_payment_html` is on): the
     /// answer is [`crate::Verdict::Session`] instead of a claim.
     pub session: bool,
+    /// The connection's number (nginx's `$connection`): the memo finds a credential repeated on
+    /// a keep-alive connection without hashing it again.
+    pub connection: u64,
     /// Milliseconds since the Unix epoch: the one clock of the decision.
     pub now_ms: u64,
 }

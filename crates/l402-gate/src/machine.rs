@@ -101,7 +101,7 @@ pub fn start(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>) -> Step 
     };
     // A memo entry only pays off if the token can be presented again.
     let memo = if policy.uses.limit() == Some(1) { None } else { run.env.memo.as_deref_mut() };
-    match l402::verify(run.env.keys, memo, presented, policy.service, facts.now()) {
+    match l402::verify(run.env.keys, memo, presented, policy.service, facts.now(), facts.connection) {
         Ok(verified) => run.admit(verified),
         Err(Reason::Credential(CredentialError::MissingPreimage))
             if presented.source == l402_core::verify::CredentialSource::Authorization && policy.auto_detect =>

@@ -206,7 +206,7 @@ unsafe fn finish(
             log(r, level, &e.message);
         }
         // An internal redirect (an index file, try_files) decides again: counted and logged once.
-        let earlier = record::get(r);
+        let earlier = if (*r).internal() != 0 { record::get(r) } else { None };
         let repeat = earlier.as_deref().is_some_and(|earlier| {
             policy.dry_run || matches!(verdict, Verdict::Admitted(a) if earlier.token_id == Some(a.token_id))
         });

@@ -60,6 +60,7 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
         } else {
             HEX_MACAROON_HEADERS.iter().find_map(|name| crate::ffi::header_in(r, name))
         };
+        let internal = (*r).internal() != 0;
         // CORS facts only where an allow-list is configured (no header walk otherwise).
         let origin = lcf.cors.as_ref().and_then(|_| crate::ffi::header_in(r, "Origin"));
         let preflight = origin.is_some()
@@ -71,10 +72,12 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
             preflight,
             session: crate::page::is_session_request(r, lcf),
             client_addr: (*(*r).connection).addr_text.as_bytes(),
+            connection: (*(*r).connection).number as u64,
             path: (*r).uri.as_bytes(),
             price: price(r, lcf),
-            claimed: marks::claimed(r),
-            already_challenged: marks::has(r, marks::Mark::PaymentRequired),
+            // Marks come from an earlier pass of this request: only after an internal redirect.
+            claimed: if internal { marks::claimed(r) } else { None },
+            already_challenged: internal && marks::has(r, marks::Mark::PaymentRequired),
             now_ms: now_ms(),
         }
     }

@@ -43,17 +43,33 @@ struct Entry<A> {
     attached: A,
 }
 
+impl Verified {
+    /// Whether the credential is no longer valid at `now_unix` (its effective expiry, or the
+    /// minted lifetime of its terms).
+    fn expired(&self, now_unix: u64) -> bool {
+        let past = |t: Option<u64>| t.is_some_and(|t| now_unix >= t);
+        past(self.valid_until) || past(self.terms.and_then(|t| t.valid_until))
+    }
+}
+
 impl<A> Entry<A> {
     fn is(&self, source: CredentialSource, service: &str, credential: &[u8]) -> bool {
         self.source == source && *self.service == *service && *self.credential == *credential
     }
 }
 
+/// Connections remembered by [`VerifiedCache::get_on`] (a direct-mapped table).
+const RECENT: usize = 512;
+
 pub struct VerifiedCache<A: Copy = ()> {
     hasher: FixedState,
     current: HashTable<Entry<A>>,
     previous: HashTable<Entry<A>>,
     generation_capacity: usize,
+    /// Per connection (by its number), the placement hash of the credential it presented
+    /// last: a client that repeats its credential on a keep-alive connection is found without
+    /// hashing the bytes again (the bytes are still compared).
+    recent: Box<[(u64, u64); RECENT]>,
 }
 
 impl<A: Copy> VerifiedCache<A> {
@@ -66,6 +82,51 @@ impl<A: Copy> VerifiedCache<A> {
             current: HashTable::new(),
             previous: HashTable::new(),
             generation_capacity: generation_capacity.max(1),
+            recent: Box::new([(u64::MAX, 0); RECENT]),
+        }
+    }
+
+    /// [`VerifiedCache::get`] for a request on connection number `connection` (any number
+    /// that tells the connections of this worker apart).
+    pub fn get_on(
+        &mut self,
+        connection: u64,
+        source: CredentialSource,
+        service: &str,
+        credential: &[u8],
+        now_unix: u64,
+    ) -> Option<(Verified, A)> {
+        let slot = (connection % RECENT as u64) as usize;
+        let (seen, hash) = self.recent[slot];
+        if seen == connection {
+            if let Some(e) = self.current.find(hash, |e| e.is(source, service, credential)) {
+                let found = (e.verified, e.attached);
+                if !found.0.expired(now_unix) {
+                    return Some(found);
+                }
+            }
+        }
+        if credential.len() > MAX_MEMO_CREDENTIAL {
+            return None;
+        }
+        let hash = self.hash(source, service, credential);
+        let found = self.get_hashed(hash, source, service, credential, now_unix)?;
+        self.recent[slot] = (connection, hash);
+        Some(found)
+    }
+
+    /// [`VerifiedCache::insert`] for a request on connection number `connection`.
+    pub fn insert_on(
+        &mut self,
+        connection: u64,
+        source: CredentialSource,
+        service: &str,
+        credential: &[u8],
+        verified: Verified,
+        attached: A,
+    ) {
+        if let Some(hash) = self.insert_hashed(source, service, credential, verified, attached) {
+            self.recent[(connection % RECENT as u64) as usize] = (connection, hash);
         }
     }
 
@@ -82,6 +143,17 @@ impl<A: Copy> VerifiedCache<A> {
             return None;
         }
         let hash = self.hash(source, service, credential);
+        self.get_hashed(hash, source, service, credential, now_unix)
+    }
+
+    fn get_hashed(
+        &mut self,
+        hash: u64,
+        source: CredentialSource,
+        service: &str,
+        credential: &[u8],
+        now_unix: u64,
+    ) -> Option<(Verified, A)> {
         let found = match self.current.find(hash, |e| e.is(source, service, credential)) {
             Some(e) => (e.verified, e.attached),
             None => {
@@ -91,8 +163,7 @@ impl<A: Copy> VerifiedCache<A> {
                 found
             }
         };
-        let expired = |t: Option<u64>| t.is_some_and(|t| now_unix >= t);
-        if expired(found.0.valid_until) || expired(found.0.terms.and_then(|t| t.valid_until)) {
+        if found.0.expired(now_unix) {
             if let Ok(e) = self.current.find_entry(hash, |e| e.is(source, service, credential)) {
                 e.remove();
             }
@@ -110,8 +181,20 @@ impl<A: Copy> VerifiedCache<A> {
         verified: Verified,
         attached: A,
     ) {
+        self.insert_hashed(source, service, credential, verified, attached);
+    }
+
+    /// Inserts; the entry's hash, or `None` when the credential is too long to keep.
+    fn insert_hashed(
+        &mut self,
+        source: CredentialSource,
+        service: &str,
+        credential: &[u8],
+        verified: Verified,
+        attached: A,
+    ) -> Option<u64> {
         if credential.len() > MAX_MEMO_CREDENTIAL {
-            return;
+            return None;
         }
         let hash = self.hash(source, service, credential);
         if let Ok(e) = self.current.find_entry(hash, |e| e.is(source, service, credential)) {
@@ -125,6 +208,7 @@ impl<A: Copy> VerifiedCache<A> {
             verified,
             attached,
         });
+        Some(hash)
     }
 
     pub fn len(&self) -> usize {
@@ -191,6 +275,25 @@ mod tests {
         c.previous.clear();
         c.put(Entry { hash: h, source: A, service: "s".into(), credential: (*b"L402 two").into(), verified: v(Some(5)), attached: () });
         assert_eq!(c.get(A, "s", b"L402 one", 0), None, "same hash, other bytes: a miss");
+    }
+
+    #[test]
+    fn a_connection_repeating_its_credential_is_found_and_compared() {
+        let mut c = VerifiedCache::new_for_test(8);
+        c.insert_on(7, A, "s", b"L402 one", v(None), ());
+        assert_eq!(c.get_on(7, A, "s", b"L402 one", 0), Some((v(None), ())));
+        // Another credential on the same connection, or the same on another: looked up fully.
+        assert_eq!(c.get_on(7, A, "s", b"L402 two", 0), None);
+        assert_eq!(c.get_on(8, A, "s", b"L402 one", 0), Some((v(None), ())));
+        // Connections sharing a slot only displace each other.
+        let other = 7 + RECENT as u64;
+        c.insert_on(other, A, "s", b"L402 three", v(None), ());
+        assert_eq!(c.get_on(7, A, "s", b"L402 one", 0), Some((v(None), ())));
+        assert_eq!(c.get_on(other, A, "s", b"L402 three", 0), Some((v(None), ())));
+        // Expiry holds on the connection's path too.
+        c.insert_on(9, A, "s", b"L402 exp", v(Some(10)), ());
+        assert!(c.get_on(9, A, "s", b"L402 exp", 9).is_some());
+        assert!(c.get_on(9, A, "s", b"L402 exp", 10).is_none());
     }
 
     #[test]

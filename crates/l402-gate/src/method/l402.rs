@@ -48,17 +48,18 @@ impl Token {
     }
 }
 
-/// Verifies a presented credential for `service` at `now`. Successes are memoized in `memo`
-/// when given; the memo never replaces the claim.
+/// Verifies a presented credential for `service` at `now`, on connection number `connection`.
+/// Successes are memoized in `memo` when given; the memo never replaces the claim.
 pub fn verify(
     keys: &KeyRing,
     memo: Option<&mut Memo>,
     p: Presented<'_>,
     service: &str,
     now: u64,
+    connection: u64,
 ) -> Result<Token, Reason> {
     let mut memo = memo;
-    if let Some((verified, claim_key)) = memo.as_deref_mut().and_then(|m| m.get(p.source, service, p.raw, now)) {
+    if let Some((verified, claim_key)) = memo.as_deref_mut().and_then(|m| m.get_on(connection, p.source, service, p.raw, now)) {
         return Ok(Token { verified, claim_key });
     }
     let credential = match p.source {
@@ -68,7 +69,7 @@ pub fn verify(
     .map_err(Reason::Credential)?;
     let token = Token::new(keys.verify(&credential, service, now).map_err(Reason::Rejected)?);
     if let Some(m) = memo {
-        m.insert(p.source, service, p.raw, token.verified, token.claim_key);
+        m.insert_on(connection, p.source, service, p.raw, token.verified, token.claim_key);
     }
     Ok(token)
 }

@@ -228,6 +228,7 @@ impl Req {
             origin: self.origin.as_deref(),
             preflight: self.preflight,
             session: self.session,
+            connection: 1,
             now_ms: self.now_ms,
         }
     }

@@ -42,27 +42,29 @@ fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Option<Key> {
 /// Adds to a series. Label values must live as long as the worker (static text, or the
 /// configuration's service names): the cache knows them by address.
 fn add(name: &'static str, labels: &[(&'static str, &str)], delta: u64) {
-    let Some(table) = table() else { return };
     let series = Series { name, labels };
     let Some(k) = key(name, labels) else {
-        table.add(&series, delta);
+        if let Some(table) = table() {
+            table.add(&series, delta);
+        }
         return;
     };
     let index = k.iter().fold(0usize, |h, w| h.rotate_left(7) ^ w.wrapping_mul(0x9e37_79b9)) % CACHE_SIZE;
-    let hit = CACHE.with(|c| c.try_borrow().ok().and_then(|c| c[index].filter(|(key, _)| *key == k).map(|(_, v)| v)));
-    let counter = match hit {
-        Some(counter) => counter,
-        None => {
-            let Some(counter) = table.counter(&series) else { return };
-            CACHE.with(|c| {
-                if let Ok(mut c) = c.try_borrow_mut() {
-                    c[index] = Some((k, counter));
-                }
-            });
-            counter
+    // A hit needs no table: a cached counter lives in the zone, mapped until the process exits.
+    let counter = CACHE.with(|c| {
+        let mut c = c.try_borrow_mut().ok()?;
+        if let Some((cached, counter)) = c[index] {
+            if cached == k {
+                return Some(counter);
+            }
         }
-    };
-    counter.fetch_add(delta, Ordering::Relaxed);
+        let counter = table()?.counter(&series)?;
+        c[index] = Some((k, counter));
+        Some(counter)
+    });
+    if let Some(counter) = counter {
+        counter.fetch_add(delta, Ordering::Relaxed);
+    }
 }
 
 /// A decided request. `repeat` is set when an internal redirect decides again for a token this
