@@ -72,7 +72,7 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
             preflight,
             session: crate::page::is_session_request(r, lcf),
             client_addr: (*(*r).connection).addr_text.as_bytes(),
-            connection: (*(*r).connection).number as u64,
+            connection: (*(*r).connection).number,
             path: (*r).uri.as_bytes(),
             price: price(r, lcf),
             // Marks come from an earlier pass of this request: only after an internal redirect.
