@@ -65,16 +65,6 @@ struct Health {
     announced_seen: u64,
 }
 
-/// An error's cause without the backend's name and kind.
-fn cause_of(e: &BackendError) -> String {
-    match e {
-        BackendError::Unavailable { cause, .. }
-        | BackendError::InvalidReply { cause, .. }
-        | BackendError::Rejected { cause, .. } => cause.clone(),
-        BackendError::Timeout { .. } => e.to_string(),
-    }
-}
-
 fn lock(m: &Mutex<Health>) -> MutexGuard<'_, Health> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -153,8 +143,7 @@ impl NwcBackend {
         if connects != health.connects_seen {
             health.connects_seen = connects;
             if self.relay.info().is_some_and(|i| i.methods.is_none()) {
-                let relay = self.relay_shown();
-                health.breaker.suspect(format!("no info event (kind 13194) from the wallet on relay {relay}"));
+                health.breaker.suspect("no info event (kind 13194) on the relay".to_owned());
             }
         }
     }
@@ -174,17 +163,13 @@ impl NwcBackend {
             Admit::Pass => Ok(false),
             Admit::Probe => Ok(true),
             Admit::Refuse { left, cause } => {
-                let wallet = self.config.wallet_hex();
-                let relay = self.relay_shown();
+                let peer = self.relay.peer();
                 Err(BackendError::Unavailable {
                     backend: NAME,
                     cause: if left.is_zero() {
-                        format!("wallet {wallet} via relay {relay} is being probed, other calls fail meanwhile; last failure: {cause}")
+                        format!("{peer}: being probed by another call ({cause})")
                     } else {
-                        format!(
-                            "wallet {wallet} via relay {relay} is marked unavailable for {} ms more; last failure: {cause}",
-                            left.as_millis()
-                        )
+                        format!("{peer}: marked unavailable for {} ms more ({cause})", left.as_millis())
                     },
                 })
             }
@@ -196,29 +181,19 @@ impl NwcBackend {
     fn record(&self, probe: bool, result: Result<Event, NoAnswer>) -> Result<Event, BackendError> {
         let outcome = match &result {
             Ok(_) => Outcome::Answered,
-            Err(NoAnswer { error, silent: true }) => Outcome::Silent(cause_of(error)),
+            Err(NoAnswer { silent: Some(reason), .. }) => Outcome::Silent(reason.clone()),
             Err(_) => Outcome::Inconclusive,
         };
         let opened = lock(&self.health).breaker.record(std::time::Instant::now(), probe, outcome);
         result.map_err(|NoAnswer { error, .. }| match (opened, error) {
             (Some(cool_down), BackendError::Unavailable { backend, cause }) => BackendError::Unavailable {
                 backend,
-                cause: format!(
-                    "{cause}; the wallet is marked unavailable: calls fail at once for {} ms, then one is tried",
-                    cool_down.as_millis()
-                ),
+                cause: format!("{cause}; marked unavailable for {} ms, then one call probes", cool_down.as_millis()),
             },
             (_, error) => error,
         })
     }
 
-    /// The relay in use (or last tried), for messages: no query part.
-    fn relay_shown(&self) -> String {
-        match self.relay.link() {
-            Link::Up { relay } | Link::Down { relay, .. } | Link::Connecting { relay } => relay,
-            Link::Idle | Link::Stopped => self.config.relays().first().map(|r| r.shown()).unwrap_or_default(),
-        }
-    }
 
     /// Builds the signed request event: kind 23194, `p` = wallet, `expiration` = now +
     /// timeout, `encryption` when NIP-44 is used; content the encrypted request.
@@ -354,12 +329,7 @@ impl Drop for Pending<'_> {
             return;
         }
         let outcome = if Instant::now() + CALL_MARGIN >= self.deadline {
-            Outcome::Silent(format!(
-                "wallet {} did not answer within {} ms through relay {}",
-                self.backend.config.wallet_hex(),
-                self.backend.config.timeout.as_millis(),
-                self.backend.relay_shown()
-            ))
+            Outcome::Silent(format!("did not answer within {} ms", self.backend.config.timeout.as_millis()))
         } else {
             Outcome::Inconclusive
         };

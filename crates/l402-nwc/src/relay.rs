@@ -273,13 +273,23 @@ impl Relay {
 
     /// The error of a call made while not connected.
     pub fn down_error(&self) -> BackendError {
+        let wallet = self.shared.config.wallet_hex();
         match self.link() {
             Link::Idle => unavailable("not started"),
             Link::Stopped => unavailable("stopped"),
-            Link::Connecting { relay } => unavailable(format!("relay {relay}: still connecting")),
-            Link::Up { relay } => unavailable(format!("relay {relay}: connection lost")),
-            Link::Down { relay, cause } => unavailable(format!("relay {relay}: {cause}")),
+            Link::Connecting { relay } => unavailable(format!("wallet {wallet} via relay {relay}: still connecting")),
+            Link::Up { relay } => unavailable(format!("wallet {wallet} via relay {relay}: connection lost")),
+            Link::Down { relay, cause } => unavailable(format!("wallet {wallet} via relay {relay}: {cause}")),
         }
+    }
+
+    /// `wallet <public key> via relay <relay in use or last tried>`, for messages.
+    pub fn peer(&self) -> String {
+        let relay = match self.link() {
+            Link::Up { relay } | Link::Down { relay, .. } | Link::Connecting { relay } => relay,
+            Link::Idle | Link::Stopped => self.shared.config.relays().first().map(RelayUrl::shown).unwrap_or_default(),
+        };
+        format!("wallet {} via relay {relay}", self.shared.config.wallet_hex())
     }
 
     /// Publishes `event` and returns the wallet's verified response to it, or why not, by
@@ -291,6 +301,8 @@ impl Relay {
     /// - the connection ends: `Unavailable`;
     /// - no acknowledgement and no response, or acknowledged but the wallet is silent
     ///   (offline, or slower than the timeout): `Unavailable`, [`NoAnswer::silent`] set.
+    ///
+    /// Every error names the wallet and the relay.
     pub async fn call(&self, event: &Event, deadline: Instant, timeout_len: Duration) -> Result<Event, NoAnswer> {
         let (out, mut ok_rx, reply_rx, relay) = {
             let mut conn = lock(&self.shared.conn);
@@ -308,19 +320,17 @@ impl Relay {
             (out, ok_rx, reply_rx, relay)
         };
         let _forget = Forget { shared: &self.shared, id: event.id };
-        let lost = |when: &str| NoAnswer::other(unavailable(format!("relay {relay}: connection lost{when}")));
+        let peer = format!("wallet {} via relay {relay}", self.shared.config.wallet_hex());
+        let lost = |when: &str| NoAnswer::other(unavailable(format!("{peer}: connection lost{when}")));
+        let silent = |reason: String| NoAnswer { error: unavailable(format!("{peer}: {reason}")), silent: Some(reason) };
         let ms = timeout_len.as_millis();
-        let wallet = self.shared.config.wallet_hex();
         let frame = serde_json::to_string(&json!(["EVENT", event])).map_err(|e| {
             NoAnswer::other(BackendError::Rejected { backend: NAME, cause: format!("cannot encode the request: {e}") })
         })?;
         match timeout_at(deadline, out.send(frame)).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Err(lost("")),
-            Err(_) => {
-                let cause = format!("relay {relay} did not take the request within {ms} ms (wallet {wallet})");
-                return Err(NoAnswer::silent(cause));
-            }
+            Err(_) => return Err(silent(format!("the relay did not take the request within {ms} ms"))),
         }
         let mut reply_rx = reply_rx;
         let mut acknowledged = false;
@@ -336,10 +346,10 @@ impl Relay {
                     Err(_) => Err(lost(" before the wallet answered")),
                 },
                 () = tokio::time::sleep_until(deadline) => {
-                    return Err(NoAnswer::silent(if acknowledged {
-                        format!("wallet {wallet} did not answer within {ms} ms through relay {relay} (offline?)")
+                    return Err(silent(if acknowledged {
+                        format!("did not answer within {ms} ms (offline?)")
                     } else {
-                        format!("relay {relay} did not acknowledge the request within {ms} ms (wallet {wallet})")
+                        format!("the relay did not acknowledge the request within {ms} ms")
                     }));
                 }
             }
@@ -352,17 +362,14 @@ impl Relay {
 pub struct NoAnswer {
     /// The error of the call.
     pub error: BackendError,
-    /// Nobody answered by the deadline (as opposed to a refusal or a lost connection).
-    pub silent: bool,
+    /// Nobody answered by the deadline (as opposed to a refusal or a lost connection): what
+    /// stayed silent, without the peer's names.
+    pub silent: Option<String>,
 }
 
 impl NoAnswer {
-    fn silent(cause: String) -> NoAnswer {
-        NoAnswer { error: unavailable(cause), silent: true }
-    }
-
     fn other(error: BackendError) -> NoAnswer {
-        NoAnswer { error, silent: false }
+        NoAnswer { error, silent: None }
     }
 }
 
@@ -419,7 +426,12 @@ async fn run(shared: Arc<Shared>) {
                 backoff = MIN_BACKOFF;
                 failures_in_row = 0;
                 *lock(&shared.round_failed_at) = None;
+                let newer = info.1 > 0 && lock(&shared.info).as_ref().is_some_and(|(_, seen)| *seen < info.1);
                 *lock(&shared.info) = Some(info);
+                if newer {
+                    // Published again while we were away: the wallet came back.
+                    shared.announced.fetch_add(1, Ordering::Relaxed);
+                }
                 let (tx, rx) = mpsc::channel(QUEUE);
                 lock(&shared.conn).out = Some(tx);
                 shared.connects.fetch_add(1, Ordering::Relaxed);
@@ -666,7 +678,7 @@ fn dispatch(shared: &Shared, text: &str) -> Option<String> {
         }
         Some("CLOSED") if items.get(1).and_then(Value::as_str) == Some(SUB_RESPONSES) => {
             let why = items.get(2).and_then(Value::as_str).unwrap_or("");
-            Some(format!("the relay closed the response subscription: {}", excerpt(why, 160)))
+            Some(format!("the relay closed the response subscription: {}", excerpt(why, 100)))
         }
         _ => None,
     }
