@@ -186,34 +186,33 @@ impl Relay {
 
     /// Returns once connected, or fails, naming the relay and the cause:
     /// - connected: at once;
-    /// - not started: starts the task and waits for the first connection until `deadline`,
-    ///   or until every relay failed once;
-    /// - down, and every relay failed less than [`RETRY_GAP`] ago: at once;
+    /// - not started, or never connected yet: starts the task if needed and waits for the
+    ///   first connection until `deadline`, or until every relay failed once;
+    /// - down (or never connected), and every relay failed less than [`RETRY_GAP`] ago: at once;
     /// - down otherwise: asks the task for an attempt now (skipping its backoff) and waits
     ///   for it, at most [`RECONNECT_WAIT`] and until `deadline`;
     /// - stopped: at once.
     pub async fn connected(&self, deadline: Instant) -> Result<(), BackendError> {
         let mut rx = self.shared.link.subscribe();
-        let limit = match &*rx.borrow_and_update() {
+        let first = match &*rx.borrow_and_update() {
             Link::Up { .. } => return Ok(()),
             Link::Stopped => return Err(self.down_error()),
             Link::Idle => None,
-            Link::Connecting { .. } | Link::Down { .. } => {
+            Link::Connecting { .. } => Some(true),
+            Link::Down { .. } => Some(false),
+        };
+        let limit = match first {
+            None => {
+                self.ensure_running();
+                deadline
+            }
+            Some(first) => {
                 let recent = lock(&self.shared.round_failed_at).is_some_and(|at| at.elapsed() < RETRY_GAP);
                 if recent {
                     return Err(self.down_error());
                 }
-                Some(deadline.min(Instant::now() + RECONNECT_WAIT))
-            }
-        };
-        let limit = match limit {
-            Some(limit) => {
                 self.shared.kick.notify_one();
-                limit
-            }
-            None => {
-                self.ensure_running();
-                deadline
+                if first { deadline } else { deadline.min(Instant::now() + RECONNECT_WAIT) }
             }
         };
         let mut failures = 0;
