@@ -6,6 +6,8 @@
 #   nostr-relay.sh path      prints the executable (what L402_NOSTR_RELAY names; scripts/test.sh)
 #   nostr-relay.sh check EXE starts EXE on a free 127.0.0.1 port with a temporary data
 #                            directory and checks that it accepts a WebSocket connection
+#   nostr-relay.sh start DIR PORT  starts the installed relay on 127.0.0.1:PORT in the
+#                            background with its data and log (relay.log) in DIR; prints its pid
 set -euo pipefail
 peers=${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}
 py_venv=$peers/nostr-relay
@@ -113,5 +115,6 @@ case "${1:-}" in
   install) install ;;
   path) path ;;
   check) check "${2:?usage: nostr-relay.sh check EXE}" ;;
-  *) echo "usage: nostr-relay.sh install|path|check EXE" >&2; exit 2 ;;
+  start) start_relay "$(path)" "${2:?usage: nostr-relay.sh start DIR PORT}" "${3:?usage: nostr-relay.sh start DIR PORT}" ;;
+  *) echo "usage: nostr-relay.sh install|path|check EXE|start DIR PORT" >&2; exit 2 ;;
 esac

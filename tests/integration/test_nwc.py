@@ -1,7 +1,9 @@
 """The NWC backend in nginx (issue 10): a real Nostr relay (scripts/nostr-relay.sh), the
 testnode-nwc wallet service on it, and nginx configured by `l402_nwc_uri_file` or the seed's
 `LN_CLIENT_TYPE=NWC` + `NWC_URI`. Pay and access, payment detection without a preimage, hostile
-wallets → 503 naming the cause, and the URI's secret never in a log or an `nginx -t` message."""
+wallets → 503 naming the cause, and the URI's secret never in a log or an `nginx -t` message.
+Outages: the relay restarted mid-run (every worker reconnects), the wallet killed (503 at once
+after at most one timed-out challenge, free locations unaffected, recovery when it is back)."""
 import os
 import re
 import select
@@ -33,6 +35,10 @@ class Relay:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="l402-relay-")
         self.port = free_port()
+        self.start()
+
+    def start(self):
+        """Starts the relay on its port, with its database (kept across restarts)."""
         with open(os.path.join(self.dir, "config.yaml"), "w") as f:
             f.write(f"""DEBUG: false
 storage:
@@ -65,9 +71,16 @@ authentication:
 
 
 class Wallet:
-    def __init__(self, relay):
-        self.proc = subprocess.Popen([TESTNODE, "--relay", relay.url], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+    def __init__(self, relay, keys_file=None):
+        self.relay, self.keys_file = relay, keys_file
+        self.start()
+
+    def start(self):
+        """Starts the wallet service; with a keys file, a restart keeps the same URI."""
+        cmd = [TESTNODE, "--relay", self.relay.url]
+        if self.keys_file:
+            cmd += ["--keys-file", self.keys_file]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.time() + 30
         line = ""
         while time.time() < deadline:
@@ -101,6 +114,19 @@ def wallet():
     yield w
     w.stop()
     relay.stop()
+
+
+@pytest.fixture
+def peers():
+    """A relay and a wallet service whose keys are kept in a file, so both can be restarted."""
+    need_peers()
+    relay = Relay()
+    w = Wallet(relay, keys_file=os.path.join(relay.dir, "wallet.keys"))
+    yield relay, w
+    if w.proc.poll() is None:
+        w.stop()
+    if relay.proc.poll() is None:
+        relay.stop()
 
 
 SERVER = """
@@ -216,3 +242,101 @@ def test_a_valid_uri_passes_nginx_t_and_the_env_secret_is_never_echoed(make_ngin
                    env={"LN_CLIENT_TYPE": "NWC", "NWC_URI": bad})
     ok, out = n.test_config()
     assert not ok and "NWC_URI" in out and SECRET not in out
+
+
+OUTAGE_SERVER = """
+    l402_backend nwc;
+    l402_backend_timeout 3s;
+    l402_nwc_uri_file {uri_file};
+    server {{
+        listen 127.0.0.1:{{port}} reuseport;
+        root {{html}};
+        add_header X-Worker $pid always;
+        location / {{ }}
+        location /protected/ {{
+            l402 on;
+            l402_amount_msat_default 21000;
+        }}
+    }}
+"""
+TIMEOUT = 3.0
+
+
+def timed_get(n, path="/protected/"):
+    start = time.time()
+    r = requests.get(n.url + path, timeout=15)
+    return r, time.time() - start
+
+
+def test_relay_restarted_mid_run_every_worker_reconnects(make_nginx, peers):
+    relay, w = peers
+    n = make_nginx(OUTAGE_SERVER.format(uri_file=uri_file(w.uri)), workers=2)
+    r = first_challenge(n)
+    assert r.status_code == 402, (r.status_code, n.error_log()[-2000:])
+    assert parse_challenge(r)[1].startswith("lnbcrt210n")
+    # Both workers answer challenges (reuseport spreads new connections over them).
+    workers = set()
+    for _ in range(200):
+        r = requests.get(n.url + "/protected/", timeout=10)
+        assert r.status_code == 402, r.status_code
+        workers.add(r.headers["X-Worker"])
+        if len(workers) == 2:
+            break
+    assert len(workers) == 2, workers
+
+    relay.stop()
+    # The relay is down: 503 at once (the connection is refused), not after the timeout.
+    for _ in range(6):
+        r, took = timed_get(n)
+        assert r.status_code == 503 and took < 1.5, (r.status_code, took)
+        assert r.headers.get("Retry-After")
+    relay.start()
+    back = time.time()
+    recovered = {}
+    while len(recovered) < 2 and time.time() < back + 15:
+        r = requests.get(n.url + "/protected/", timeout=10)
+        if r.status_code == 402:
+            parse_challenge(r)
+            recovered.setdefault(r.headers["X-Worker"], time.time() - back)
+        else:
+            time.sleep(0.1)
+    assert set(recovered) == workers, (recovered, workers, n.error_log()[-3000:])
+    # Within the wallet's own reconnection (testnode-nwc retries every 0.2 s) and ours.
+    assert max(recovered.values()) < 8, recovered
+    log = n.error_log()
+    assert relay.url in log and SECRET not in log and w.uri.rsplit("secret=", 1)[1] not in log
+
+
+def test_wallet_killed_503_fast_free_location_unaffected_then_recovers(make_nginx, peers):
+    relay, w = peers
+    secret = w.uri.rsplit("secret=", 1)[1]
+    pubkey = w.uri.split("//", 1)[1].split("?", 1)[0]
+    n = make_nginx(OUTAGE_SERVER.format(uri_file=uri_file(w.uri)))
+    assert first_challenge(n).status_code == 402
+    w.stop()
+    # The first challenge waits for the wallet until the call's limit …
+    r, took = timed_get(n)
+    assert r.status_code == 503 and took < TIMEOUT + 1, (r.status_code, took)
+    # … the following ones are answered at once, with Retry-After.
+    for _ in range(8):
+        r, took = timed_get(n)
+        assert r.status_code == 503 and took < 0.5, (r.status_code, took)
+        assert int(r.headers["Retry-After"]) >= 1
+        free, took = timed_get(n, "/")
+        assert free.status_code == 200 and free.text == "free\n" and took < 0.5, (free.status_code, took)
+    log = n.error_log()
+    assert "did not answer" in log and "marked unavailable" in log, log[-2000:]
+    assert pubkey in log and relay.url in log
+    assert secret not in log
+
+    w.start()
+    assert w.uri.rsplit("secret=", 1)[1] == secret, "the restarted wallet has another identity"
+    back = time.time()
+    while True:
+        r = requests.get(n.url + "/protected/", timeout=10)
+        if r.status_code == 402 or time.time() > back + 12:
+            break
+        time.sleep(0.2)
+    assert r.status_code == 402, (r.status_code, n.error_log()[-2000:])
+    assert parse_challenge(r)[1].startswith("lnbcrt210n")
+    assert secret not in n.error_log()

@@ -10,6 +10,8 @@ use std::time::Duration;
 use nostr::prelude::{Keys, PublicKey, SecretKey};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::breaker::BreakerSettings;
+
 /// Default time limit of one wallet call (publish, relay acknowledgement and the wallet's reply).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -131,6 +133,15 @@ impl RelayUrl {
         &self.url
     }
 
+    /// The URL for messages: without its query (a relay may take an access token there),
+    /// shown as `?…` when there was one.
+    pub fn shown(&self) -> String {
+        match self.url.split_once('?') {
+            Some((base, _)) => format!("{base}?…"),
+            None => self.url.clone(),
+        }
+    }
+
     /// Whether the address is `wss://`.
     pub fn is_tls(&self) -> bool {
         self.tls
@@ -218,6 +229,8 @@ pub struct NwcConfig {
     lud16: Option<String>,
     /// Time limit of one call (`l402_backend_timeout`); also bounds connecting to a relay.
     pub timeout: Duration,
+    /// How long calls fail at once after the wallet stopped answering ([`crate::Breaker`]).
+    pub breaker: BreakerSettings,
 }
 
 impl NwcConfig {
@@ -276,7 +289,7 @@ impl NwcConfig {
         if keys.public_key() == wallet {
             return Err(bad("the secret is the wallet's own key"));
         }
-        Ok(NwcConfig { wallet, relays, secret, lud16, timeout: DEFAULT_TIMEOUT })
+        Ok(NwcConfig { wallet, relays, secret, lud16, timeout: DEFAULT_TIMEOUT, breaker: BreakerSettings::default() })
     }
 
     /// Reads the URI from a file (surrounding whitespace trimmed). The error names the file,
@@ -296,6 +309,12 @@ impl NwcConfig {
     /// The same settings with another timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> NwcConfig {
         self.timeout = timeout;
+        self
+    }
+
+    /// The same settings with other breaker cool-downs.
+    pub fn with_breaker(mut self, breaker: BreakerSettings) -> NwcConfig {
+        self.breaker = breaker;
         self
     }
 
@@ -336,10 +355,11 @@ impl fmt::Debug for NwcConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NwcConfig")
             .field("wallet", &self.wallet.to_hex())
-            .field("relays", &self.relays.iter().map(RelayUrl::as_str).collect::<Vec<_>>())
+            .field("relays", &self.relays.iter().map(RelayUrl::shown).collect::<Vec<_>>())
             .field("secret", &self.secret)
             .field("lud16", &self.lud16)
             .field("timeout", &self.timeout)
+            .field("breaker", &self.breaker)
             .finish()
     }
 }

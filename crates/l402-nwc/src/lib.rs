@@ -12,11 +12,14 @@
 //!
 //! Requests and responses are encrypted with NIP-44 v2 when the wallet's info event offers it,
 //! NIP-04 otherwise. One relay connection per backend, opened by [`l402_backend::Backend::start`]
-//! in the worker; while it is down calls fail at once with `Unavailable`. A wallet that does
-//! not answer within the timeout (offline) is `Unavailable` too. Errors never contain the
-//! secret; NIP-47 error codes are classified in [`nip47::error_for`].
+//! in the worker; a call that finds it down asks for a reconnection at once and waits for it
+//! briefly, else fails with `Unavailable` (`relay.rs`). A wallet that does not answer within
+//! the timeout (offline) is `Unavailable` too, and opens the [`Breaker`]: for a few seconds
+//! calls fail at once instead of each waiting for the timeout, then one call probes. Errors
+//! never contain the secret; NIP-47 error codes are classified in [`nip47::error_for`].
 
 mod backend;
+pub mod breaker;
 mod config;
 pub mod nip47;
 mod relay;
@@ -24,4 +27,5 @@ mod relay;
 pub use backend::{NwcBackend, NAME};
 pub use config::{ConfigError, NwcConfig, RelayUrl, Secret, DEFAULT_TIMEOUT, MAX_RELAYS, MAX_URI_LEN};
 pub use nip47::{Encryption, WalletInfo};
-pub use relay::{Link, MAX_BACKOFF, MAX_FRAME_BYTES, MIN_BACKOFF};
+pub use breaker::{Breaker, BreakerSettings};
+pub use relay::{Link, NoAnswer, MAX_BACKOFF, MAX_FRAME_BYTES, MIN_BACKOFF, RECONNECT_WAIT, RETRY_GAP};

@@ -2,11 +2,18 @@
 //! background task that reconnects with backoff and tries the fallback relays in turn.
 //!
 //! At each connection, before any request is accepted, the task fetches the wallet's info
-//! event (kind 13194) and opens one long-lived subscription for the responses addressed to
-//! us (kind 23195, `#p` = our key), waiting for its `EOSE`. Calls then
+//! event (kind 13194; the subscription stays open, so a wallet that publishes it again, as it
+//! does when it comes back, is noticed) and opens one long-lived subscription for the
+//! responses addressed to us (kind 23195, `#p` = our key), waiting for its `EOSE`. Calls then
 //! publish a request (`["EVENT", …]`), wait for the relay's `OK` and for the response whose
 //! `e` tag names the request. A response is delivered only if it is a kind 23195 event by the
 //! wallet, `p`-tagged to us, with a valid id and signature; anything else is counted as ignored.
+//!
+//! Reconnecting: after a failure the task waits (backoff from [`MIN_BACKOFF`] doubling to
+//! [`MAX_BACKOFF`]) and tries the next relay. A call that finds the connection down does not
+//! wait for the backoff: it wakes the task for an attempt now and waits for it, at most
+//! [`RECONNECT_WAIT`] (and its own deadline); when every relay failed less than [`RETRY_GAP`]
+//! ago it fails at once instead, so a relay that is down costs calls no time.
 
 use std::collections::HashMap;
 use std::io;
@@ -20,7 +27,7 @@ use nostr::prelude::{Event, EventId, Keys, Kind};
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, timeout_at, Instant};
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -41,7 +48,11 @@ pub const MAX_FRAME_BYTES: usize = 256 * 1024;
 /// First reconnect delay; doubles after every failed attempt up to [`MAX_BACKOFF`].
 pub const MIN_BACKOFF: Duration = Duration::from_millis(200);
 /// Longest reconnect delay.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Longest time a call waits for the reconnection it asked for.
+pub const RECONNECT_WAIT: Duration = Duration::from_secs(1);
+/// After every relay failed, calls fail at once for this long rather than ask for an attempt.
+pub const RETRY_GAP: Duration = Duration::from_millis(250);
 
 /// Shortest time allowed for connecting to a relay (TCP, TLS, WebSocket, info, subscription),
 /// whatever the call timeout.
@@ -108,9 +119,17 @@ struct Shared {
     link: watch::Sender<Link>,
     stop: watch::Sender<bool>,
     conn: Mutex<Conn>,
-    info: Mutex<Option<WalletInfo>>,
+    /// The wallet's info and its event's `created_at` (0: none found).
+    info: Mutex<Option<(WalletInfo, u64)>>,
     ignored: AtomicU64,
     connects: AtomicU64,
+    /// Info events the wallet published while we were connected.
+    announced: AtomicU64,
+    /// Wakes the task out of its backoff: a call wants a connection now.
+    kick: Notify,
+    /// When the last round through every relay ended with all of them failing (reset by a
+    /// connection).
+    round_failed_at: Mutex<Option<Instant>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -145,6 +164,9 @@ impl Relay {
                 info: Mutex::new(None),
                 ignored: AtomicU64::new(0),
                 connects: AtomicU64::new(0),
+                announced: AtomicU64::new(0),
+                kick: Notify::new(),
+                round_failed_at: Mutex::new(None),
             }),
             task: Mutex::new(None),
         }
@@ -157,18 +179,58 @@ impl Relay {
             return;
         }
         self.shared.stop.send_replace(false);
-        let first = self.shared.config.relays().first().map(|r| r.to_string()).unwrap_or_default();
+        let first = self.shared.config.relays().first().map(RelayUrl::shown).unwrap_or_default();
         self.shared.link.send_replace(Link::Connecting { relay: first });
         *task = Some(tokio::spawn(run(Arc::clone(&self.shared))));
     }
 
-    /// Waits until connected, at most until `deadline`; the error names the relay.
-    pub async fn wait_up(&self, deadline: Instant) -> Result<(), BackendError> {
+    /// Returns once connected, or fails, naming the relay and the cause:
+    /// - connected: at once;
+    /// - not started, or never connected yet: starts the task if needed and waits for the
+    ///   first connection until `deadline`, or until every relay failed once;
+    /// - down (or never connected), and every relay failed less than [`RETRY_GAP`] ago: at once;
+    /// - down otherwise: asks the task for an attempt now (skipping its backoff) and waits
+    ///   for it, at most [`RECONNECT_WAIT`] and until `deadline`;
+    /// - stopped: at once.
+    pub async fn connected(&self, deadline: Instant) -> Result<(), BackendError> {
         let mut rx = self.shared.link.subscribe();
-        let waited = timeout_at(deadline, rx.wait_for(|l| matches!(l, Link::Up { .. }))).await;
-        match waited {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(self.down_error()),
+        let first = match &*rx.borrow_and_update() {
+            Link::Up { .. } => return Ok(()),
+            Link::Stopped => return Err(self.down_error()),
+            Link::Idle => None,
+            Link::Connecting { .. } => Some(true),
+            Link::Down { .. } => Some(false),
+        };
+        let limit = match first {
+            None => {
+                self.ensure_running();
+                deadline
+            }
+            Some(first) => {
+                let recent = lock(&self.shared.round_failed_at).is_some_and(|at| at.elapsed() < RETRY_GAP);
+                if recent {
+                    return Err(self.down_error());
+                }
+                self.shared.kick.notify_one();
+                if first { deadline } else { deadline.min(Instant::now() + RECONNECT_WAIT) }
+            }
+        };
+        let mut failures = 0;
+        loop {
+            if !matches!(timeout_at(limit, rx.changed()).await, Ok(Ok(()))) {
+                return Err(self.down_error());
+            }
+            match &*rx.borrow_and_update() {
+                Link::Up { .. } => return Ok(()),
+                Link::Stopped => return Err(self.down_error()),
+                Link::Down { .. } => {
+                    failures += 1;
+                    if failures >= self.shared.config.relays().len() {
+                        return Err(self.down_error());
+                    }
+                }
+                Link::Idle | Link::Connecting { .. } => {}
+            }
         }
     }
 
@@ -187,9 +249,14 @@ impl Relay {
         self.shared.link.borrow().clone()
     }
 
-    /// The wallet's info as read at the last connection.
+    /// The wallet's info as read at the last connection (or published since).
     pub fn info(&self) -> Option<WalletInfo> {
-        lock(&self.shared.info).clone()
+        lock(&self.shared.info).as_ref().map(|(info, _)| info.clone())
+    }
+
+    /// Info events the wallet published while connected (it announced itself).
+    pub fn announced(&self) -> u64 {
+        self.shared.announced.load(Ordering::Relaxed)
     }
 
     /// Events received on the response subscription that were not delivered (bad signature,
@@ -205,31 +272,42 @@ impl Relay {
 
     /// The error of a call made while not connected.
     pub fn down_error(&self) -> BackendError {
+        let wallet = self.shared.config.wallet_hex();
         match self.link() {
             Link::Idle => unavailable("not started"),
             Link::Stopped => unavailable("stopped"),
-            Link::Connecting { relay } => unavailable(format!("relay {relay}: still connecting")),
-            Link::Up { relay } => unavailable(format!("relay {relay}: connection lost")),
-            Link::Down { relay, cause } => unavailable(format!("relay {relay}: {cause}")),
+            Link::Connecting { relay } => unavailable(format!("wallet {wallet} via relay {relay}: still connecting")),
+            Link::Up { relay } => unavailable(format!("wallet {wallet} via relay {relay}: connection lost")),
+            Link::Down { relay, cause } => unavailable(format!("wallet {wallet} via relay {relay}: {cause}")),
         }
     }
 
-    /// Publishes `event` and returns the wallet's verified response to it, or an error, by
-    /// `deadline`:
+    /// `wallet <public key> via relay <relay in use or last tried>`, for messages.
+    pub fn peer(&self) -> String {
+        let relay = match self.link() {
+            Link::Up { relay } | Link::Down { relay, .. } | Link::Connecting { relay } => relay,
+            Link::Idle | Link::Stopped => self.shared.config.relays().first().map(RelayUrl::shown).unwrap_or_default(),
+        };
+        format!("wallet {} via relay {relay}", self.shared.config.wallet_hex())
+    }
+
+    /// Publishes `event` and returns the wallet's verified response to it, or why not, by
+    /// `deadline` (`timeout_len` is the limit named in messages):
     /// - not connected: `Unavailable` at once;
-    /// - the relay refuses the event (`OK false`): by its machine-readable prefix,
+    /// - the relay refuses the event (`OK false`): by its machine-readable prefix (NIP-01),
     ///   `rate-limited:`/`error:` are `Unavailable`, others (`invalid:`, `blocked:`,
     ///   `restricted:`, `auth-required:`, `pow:`, `duplicate:`) `Rejected`;
     /// - the connection ends: `Unavailable`;
-    /// - no acknowledgement and no response: `Timeout`;
-    /// - acknowledged but the wallet is silent (offline, or slower than the timeout):
-    ///   `Unavailable`.
-    pub async fn call(&self, event: &Event, deadline: Instant, timeout_len: Duration) -> Result<Event, BackendError> {
+    /// - no acknowledgement and no response, or acknowledged but the wallet is silent
+    ///   (offline, or slower than the timeout): `Unavailable`, [`NoAnswer::silent`] set.
+    ///
+    /// Every error names the wallet and the relay.
+    pub async fn call(&self, event: &Event, deadline: Instant, timeout_len: Duration) -> Result<Event, NoAnswer> {
         let (out, mut ok_rx, reply_rx, relay) = {
             let mut conn = lock(&self.shared.conn);
             let Some(out) = conn.out.clone() else {
                 drop(conn);
-                return Err(self.down_error());
+                return Err(NoAnswer::other(self.down_error()));
             };
             let (ok_tx, ok_rx) = oneshot::channel();
             let (reply_tx, reply_rx) = oneshot::channel();
@@ -241,12 +319,17 @@ impl Relay {
             (out, ok_rx, reply_rx, relay)
         };
         let _forget = Forget { shared: &self.shared, id: event.id };
-        let frame = serde_json::to_string(&json!(["EVENT", event]))
-            .map_err(|e| BackendError::Rejected { backend: NAME, cause: format!("cannot encode the request: {e}") })?;
+        let peer = format!("wallet {} via relay {relay}", self.shared.config.wallet_hex());
+        let lost = |when: &str| NoAnswer::other(unavailable(format!("{peer}: connection lost{when}")));
+        let silent = |reason: String| NoAnswer { error: unavailable(format!("{peer}: {reason}")), silent: Some(reason) };
+        let ms = timeout_len.as_millis();
+        let frame = serde_json::to_string(&json!(["EVENT", event])).map_err(|e| {
+            NoAnswer::other(BackendError::Rejected { backend: NAME, cause: format!("cannot encode the request: {e}") })
+        })?;
         match timeout_at(deadline, out.send(frame)).await {
             Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(unavailable(format!("relay {relay}: connection lost"))),
-            Err(_) => return Err(BackendError::Timeout { backend: NAME, after: timeout_len }),
+            Ok(Err(_)) => return Err(lost("")),
+            Err(_) => return Err(silent(format!("the relay did not take the request within {ms} ms"))),
         }
         let mut reply_rx = reply_rx;
         let mut acknowledged = false;
@@ -254,25 +337,38 @@ impl Relay {
             tokio::select! {
                 ok = &mut ok_rx, if !acknowledged => match ok {
                     Ok((true, _)) => acknowledged = true,
-                    Ok((false, message)) => return Err(refused(&relay, &message)),
-                    Err(_) => return Err(unavailable(format!("relay {relay}: connection lost"))),
+                    Ok((false, message)) => return Err(NoAnswer::other(refused(&relay, &message))),
+                    Err(_) => return Err(lost("")),
                 },
                 reply = &mut reply_rx => return match reply {
                     Ok(ev) => Ok(ev),
-                    Err(_) => Err(unavailable(format!("relay {relay}: connection lost before the wallet answered"))),
+                    Err(_) => Err(lost(" before the wallet answered")),
                 },
                 () = tokio::time::sleep_until(deadline) => {
-                    return Err(if acknowledged {
-                        unavailable(format!(
-                            "the wallet did not answer within {} ms through relay {relay} (offline?)",
-                            timeout_len.as_millis()
-                        ))
+                    return Err(silent(if acknowledged {
+                        format!("did not answer within {ms} ms (offline?)")
                     } else {
-                        BackendError::Timeout { backend: NAME, after: timeout_len }
-                    });
+                        format!("the relay did not acknowledge the request within {ms} ms")
+                    }));
                 }
             }
         }
+    }
+}
+
+/// Why a call got no response.
+#[derive(Debug)]
+pub struct NoAnswer {
+    /// The error of the call.
+    pub error: BackendError,
+    /// Nobody answered by the deadline (as opposed to a refusal or a lost connection): what
+    /// stayed silent, without the peer's names.
+    pub silent: Option<String>,
+}
+
+impl NoAnswer {
+    fn other(error: BackendError) -> NoAnswer {
+        NoAnswer { error, silent: None }
     }
 }
 
@@ -312,21 +408,29 @@ async fn run(shared: Arc<Shared>) {
     let mut stop = shared.stop.subscribe();
     let mut index = 0;
     let mut backoff = MIN_BACKOFF;
+    let mut failures_in_row = 0usize;
     let connect_time = shared.config.timeout.max(MIN_CONNECT_TIME);
     loop {
         if *stop.borrow() {
             return;
         }
         let Some(relay) = relays.get(index) else { return };
-        let name = relay.to_string();
+        let name = relay.shown();
         let attempt = tokio::select! {
             r = timeout(connect_time, connect(&shared, relay)) => r,
             _ = stop.changed() => return,
         };
-        match attempt {
+        let failed = match attempt {
             Ok(Ok((ws, info))) => {
                 backoff = MIN_BACKOFF;
+                failures_in_row = 0;
+                *lock(&shared.round_failed_at) = None;
+                let newer = info.1 > 0 && lock(&shared.info).as_ref().is_some_and(|(_, seen)| *seen < info.1);
                 *lock(&shared.info) = Some(info);
+                if newer {
+                    // Published again while we were away: the wallet came back.
+                    shared.announced.fetch_add(1, Ordering::Relaxed);
+                }
                 let (tx, rx) = mpsc::channel(QUEUE);
                 lock(&shared.conn).out = Some(tx);
                 shared.connects.fetch_add(1, Ordering::Relaxed);
@@ -341,23 +445,50 @@ async fn run(shared: Arc<Shared>) {
                 }
                 shared.link.send_replace(Link::Down { relay: name, cause });
                 index = 0;
+                false
             }
             Ok(Err(cause)) => {
-                shared.link.send_replace(Link::Down { relay: name, cause });
-                index = (index + 1) % relays.len();
+                fail_attempt(&shared, &mut failures_in_row, relays.len(), name, cause);
+                true
             }
             Err(_) => {
                 let cause = format!("connecting took longer than {} ms", connect_time.as_millis());
-                shared.link.send_replace(Link::Down { relay: name, cause });
-                index = (index + 1) % relays.len();
+                fail_attempt(&shared, &mut failures_in_row, relays.len(), name, cause);
+                true
             }
+        };
+        if failed {
+            index = (index + 1) % relays.len();
         }
-        tokio::select! {
-            () = sleep(backoff) => {}
+        // The backoff, or sooner when a call asks (but a relay just refused is not asked again
+        // within RETRY_GAP).
+        let asked = tokio::select! {
+            () = sleep(backoff) => false,
+            () = shared.kick.notified() => true,
             _ = stop.changed() => return,
+        };
+        if asked {
+            let round = *lock(&shared.round_failed_at);
+            if let Some(at) = round {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at + RETRY_GAP) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        } else if failed {
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// Records a failed attempt: the round's end when every relay has now failed in a row (before
+/// the link changes, so that a call woken by the change sees it), then the link.
+fn fail_attempt(shared: &Shared, failures_in_row: &mut usize, relays: usize, relay: String, cause: String) {
+    *failures_in_row += 1;
+    if *failures_in_row % relays.max(1) == 0 {
+        *lock(&shared.round_failed_at) = Some(Instant::now());
+    }
+    shared.link.send_replace(Link::Down { relay, cause });
 }
 
 fn ws_config() -> WebSocketConfig {
@@ -370,8 +501,19 @@ fn io_text(e: &io::Error) -> String {
     e.to_string()
 }
 
+/// An info event (kind 13194) by the wallet with a valid id and signature.
+fn is_wallet_info(shared: &Shared, ev: &Event) -> bool {
+    ev.kind == Kind::from(KIND_INFO) && ev.pubkey == *shared.config.wallet() && ev.verify().is_ok()
+}
+
+/// What an info event says: methods in its content, schemes in its `encryption` tag (NIP-47).
+fn info_of(ev: &Event) -> WalletInfo {
+    let tag = ev.tags.iter().find(|t| t.kind() == "encryption").and_then(|t| t.content());
+    WalletInfo::from_event_parts(&ev.content, tag)
+}
+
 /// Opens the WebSocket, reads the wallet's info and subscribes to the responses.
-async fn connect(shared: &Shared, relay: &RelayUrl) -> Result<(Ws, WalletInfo), String> {
+async fn connect(shared: &Shared, relay: &RelayUrl) -> Result<(Ws, (WalletInfo, u64)), String> {
     let tcp = TcpStream::connect((relay.host(), relay.port()))
         .await
         .map_err(|e| format!("connect failed: {}", io_text(&e)))?;
@@ -396,19 +538,16 @@ async fn connect(shared: &Shared, relay: &RelayUrl) -> Result<(Ws, WalletInfo), 
     send(&mut ws, json!(["REQ", SUB_INFO, info_filter]).to_string()).await?;
     let mut newest: Option<Event> = None;
     read_until_eose(&mut ws, SUB_INFO, |ev| {
-        let good = ev.kind == Kind::from(KIND_INFO) && ev.pubkey == *shared.config.wallet() && ev.verify().is_ok();
+        let good = is_wallet_info(shared, &ev);
         if good && newest.as_ref().is_none_or(|n| n.created_at < ev.created_at) {
             newest = Some(ev);
         }
     })
     .await?;
-    send(&mut ws, json!(["CLOSE", SUB_INFO]).to_string()).await?;
+    // The info subscription stays open: a later info event means the wallet is (back) online.
     let info = match &newest {
-        Some(ev) => {
-            let tag = ev.tags.iter().find(|t| t.kind() == "encryption").and_then(|t| t.content());
-            WalletInfo::from_event_parts(&ev.content, tag)
-        }
-        None => WalletInfo::UNKNOWN,
+        Some(ev) => (info_of(ev), ev.created_at.as_secs()),
+        None => (WalletInfo::UNKNOWN, 0),
     };
 
     let since = now_unix().saturating_sub(RESPONSE_SINCE_SLACK_SECS);
@@ -523,9 +662,22 @@ fn dispatch(shared: &Shared, text: &str) -> Option<String> {
             }
             None
         }
+        Some("EVENT") if items.get(1).and_then(Value::as_str) == Some(SUB_INFO) => {
+            let event = items.get_mut(2).map(Value::take).and_then(|v| serde_json::from_value::<Event>(v).ok());
+            if let Some(ev) = event.filter(|ev| is_wallet_info(shared, ev)) {
+                let at = ev.created_at.as_secs();
+                let mut info = lock(&shared.info);
+                if info.as_ref().is_none_or(|(_, seen)| *seen <= at) {
+                    *info = Some((info_of(&ev), at));
+                    drop(info);
+                    shared.announced.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            None
+        }
         Some("CLOSED") if items.get(1).and_then(Value::as_str) == Some(SUB_RESPONSES) => {
             let why = items.get(2).and_then(Value::as_str).unwrap_or("");
-            Some(format!("the relay closed the response subscription: {}", excerpt(why, 160)))
+            Some(format!("the relay closed the response subscription: {}", excerpt(why, 100)))
         }
         _ => None,
     }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use l402_backend::conformance::{self, sample_request, PayFn};
 use l402_backend::{Backend, BackendError, BoxFuture, Capabilities, Invoice, Settlement};
-use l402_nwc::{Encryption, Link, NwcBackend, NwcConfig};
+use l402_nwc::breaker::{OPEN_FIRST, OPEN_MAX};
+use l402_nwc::{BreakerSettings, Encryption, Link, NwcBackend, NwcConfig, MAX_BACKOFF};
 use testnode_nwc::relay::{free_port, TestRelay, RELAY_ENV};
 use testnode_nwc::{Behaviour, TestWallet, WalletEncryption, WalletOptions};
 
@@ -48,6 +49,14 @@ fn or_skip(relay: Option<TestRelay>) -> Option<TestRelay> {
 
 fn backend_for(uri: &str) -> Arc<NwcBackend> {
     let config = NwcConfig::parse(uri).unwrap().with_timeout(TIMEOUT);
+    Arc::new(NwcBackend::new(config).unwrap())
+}
+
+/// A backend whose breaker has no cool-down: after a silent call the next one still reaches
+/// the wallet (as a probe), so faults can be tested call by call.
+fn backend_without_cool_down(uri: &str) -> Arc<NwcBackend> {
+    let none = BreakerSettings { open_first: Duration::ZERO, open_max: Duration::ZERO };
+    let config = NwcConfig::parse(uri).unwrap().with_timeout(TIMEOUT).with_breaker(none);
     Arc::new(NwcBackend::new(config).unwrap())
 }
 
@@ -173,7 +182,9 @@ async fn relay_killed_and_restarted_the_backend_reconnects() {
 
     relay.restart().await.unwrap();
     wallet.wait_until_connected().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // The backend may be in its backoff: the call asks for a reconnection at once.
+    let back = Instant::now();
+    let deadline = back + Duration::from_secs(20);
     let inv = loop {
         match backend.create_invoice(sample_request()).await {
             Ok(inv) => break inv,
@@ -184,6 +195,7 @@ async fn relay_killed_and_restarted_the_backend_reconnects() {
             Err(e) => panic!("no recovery after the relay restarted: {e}"),
         }
     };
+    assert!(back.elapsed() < Duration::from_secs(3), "reconnected only after {:?}", back.elapsed());
     assert!(backend.connections() >= 2);
     assert_eq!(backend.lookup_invoice(&inv.lookup).await.unwrap(), Settlement::Open);
     assert_eq!(backend.lookup_invoice(&before.lookup).await.unwrap(), Settlement::Open);
@@ -205,7 +217,7 @@ async fn fallback_relay_is_used_when_the_first_is_dead() {
 async fn wallet_faults_offline_wrong_signer_and_error_codes() {
     let Some(relay) = relay().await else { return };
     let wallet = wallet_with(&relay, WalletEncryption::Both).await;
-    let backend = backend_for(&wallet.uri());
+    let backend = backend_without_cool_down(&wallet.uri());
     backend.start().await.unwrap();
     let issued = backend.create_invoice(sample_request()).await.unwrap();
 
@@ -300,7 +312,7 @@ fn new_opens_no_socket_and_needs_no_runtime() {
 async fn hostile_replies_are_ignored_or_invalid() {
     let Some(relay) = relay_unchecked().await else { return };
     let wallet = wallet_with(&relay, WalletEncryption::Both).await;
-    let backend = backend_for(&wallet.uri());
+    let backend = backend_without_cool_down(&wallet.uri());
     backend.start().await.unwrap();
     let paid = backend.create_invoice(sample_request()).await.unwrap();
     let preimage = wallet.settle(&paid.text).unwrap();
@@ -356,4 +368,113 @@ async fn hostile_replies_are_ignored_or_invalid() {
     assert!(!shown.contains(&secret), "{shown}");
     assert!(!shown.contains(&testnode_nwc::hex_encode(&preimage)), "{shown}");
     backend.stop().await;
+}
+
+/// A silent wallet (connected, never answering): the first call waits for the timeout and
+/// names the wallet and the relay; the following ones fail at once, also naming them, until
+/// the cool-down ends; then one call probes and, the wallet answering again, all go through.
+#[tokio::test]
+async fn a_silent_wallet_opens_the_breaker_then_a_probe_closes_it() {
+    let Some(relay) = relay().await else { return };
+    let wallet = wallet_with(&relay, WalletEncryption::Both).await;
+    let backend = backend_for(&wallet.uri());
+    backend.start().await.unwrap();
+    let issued = backend.create_invoice(sample_request()).await.unwrap();
+    assert!(backend.wallet_available());
+
+    wallet.set_behaviour(Behaviour::Silent).await.unwrap();
+    let start = Instant::now();
+    let e = assert_kind(backend.create_invoice(sample_request()).await, "unavailable");
+    let opened = Instant::now();
+    assert!(start.elapsed() >= TIMEOUT - Duration::from_millis(100), "{:?}", start.elapsed());
+    let text = e.to_string();
+    for needle in ["did not answer", "marked unavailable", &wallet.wallet_pubkey_hex(), &relay.url()] {
+        assert!(text.contains(needle), "{needle:?} not in {text}");
+    }
+    assert!(!backend.wallet_available());
+    let requests = wallet.counts().requests;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let e = assert_kind(backend.create_invoice(sample_request()).await, "unavailable");
+        assert!(start.elapsed() < Duration::from_millis(50), "{:?}", start.elapsed());
+        assert!(e.to_string().contains("marked unavailable") && e.to_string().contains(&wallet.wallet_pubkey_hex()), "{e}");
+        assert_kind(backend.lookup_invoice(&issued.lookup).await, "unavailable");
+    }
+    assert_eq!(wallet.counts().requests, requests, "calls reached the wallet while the breaker was open");
+
+    // The wallet answers again (without reconnecting, so without announcing itself): after
+    // the cool-down a probe goes through and closes the breaker.
+    wallet.set_behaviour(Behaviour::Normal).await.unwrap();
+    let deadline = opened + OPEN_FIRST + TIMEOUT + Duration::from_secs(1);
+    loop {
+        match backend.create_invoice(sample_request()).await {
+            Ok(_) => break,
+            Err(e) if Instant::now() < deadline => {
+                assert!(e.to_string().contains("marked unavailable"), "{e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("not recovered {:?} after opening: {e}", opened.elapsed()),
+        }
+    }
+    assert!(opened.elapsed() >= OPEN_FIRST - Duration::from_millis(50), "{:?}", opened.elapsed());
+    assert!(backend.wallet_available());
+    assert_eq!(backend.lookup_invoice(&issued.lookup).await.unwrap(), Settlement::Open);
+}
+
+/// A wallet that went offline and comes back publishes its info event again: that closes the
+/// breaker at once, before the cool-down ends.
+#[tokio::test]
+async fn a_wallet_coming_back_announces_itself_and_closes_the_breaker() {
+    let Some(relay) = relay().await else { return };
+    let wallet = wallet_with(&relay, WalletEncryption::Both).await;
+    let settings = BreakerSettings { open_first: Duration::from_secs(30), open_max: Duration::from_secs(30) };
+    let config = NwcConfig::parse(&wallet.uri()).unwrap().with_timeout(TIMEOUT).with_breaker(settings);
+    let backend = NwcBackend::new(config).unwrap();
+    backend.start().await.unwrap();
+    backend.create_invoice(sample_request()).await.unwrap();
+    wallet.set_behaviour(Behaviour::Offline).await.unwrap();
+    assert_kind(backend.create_invoice(sample_request()).await, "unavailable");
+    assert!(!backend.wallet_available());
+    wallet.set_behaviour(Behaviour::Normal).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !backend.wallet_available() {
+        assert!(Instant::now() < deadline, "the wallet's info event did not close the breaker");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    backend.create_invoice(sample_request()).await.unwrap();
+}
+
+/// No info event on the relay (a wrong wallet key, a wallet never started there): the first
+/// call probes, the calls made meanwhile fail at once; a wallet that answers anyway is used.
+#[tokio::test]
+async fn no_info_event_the_first_call_probes_and_the_others_fail_at_once() {
+    let Some(relay) = relay().await else { return };
+    let options = WalletOptions { publish_info: false, ..WalletOptions::default() };
+    let wallet = TestWallet::start_with(&relay.url(), options).await.unwrap();
+    let backend = backend_for(&wallet.uri());
+    backend.start().await.unwrap();
+    assert_eq!(backend.wallet_info().unwrap().methods, None);
+    wallet.set_behaviour(Behaviour::Slow(Duration::from_millis(300))).await.unwrap();
+    let probe = backend.create_invoice(sample_request());
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let start = Instant::now();
+        let got = backend.create_invoice(sample_request()).await;
+        (got, start.elapsed())
+    };
+    let (probed, (other, took)) = tokio::join!(probe, other);
+    // Without an info event NIP-04 is assumed (NIP-47), which this wallet also offers.
+    probed.unwrap();
+    let e = assert_kind(other, "unavailable");
+    assert!(took < Duration::from_millis(50), "{took:?}");
+    assert!(e.to_string().contains("no info event") && e.to_string().contains("probed"), "{e}");
+    assert!(backend.wallet_available());
+    backend.create_invoice(sample_request()).await.unwrap();
+}
+
+/// What operators are promised: reconnect delays and breaker cool-downs of at most 5 s.
+#[test]
+fn reconnect_backoff_and_cool_down_are_bounded() {
+    assert!(OPEN_FIRST <= OPEN_MAX && OPEN_MAX <= Duration::from_secs(5));
+    assert!(MAX_BACKOFF <= Duration::from_secs(5));
 }

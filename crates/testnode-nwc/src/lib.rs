@@ -112,6 +112,12 @@ pub struct WalletOptions {
     pub encryption: WalletEncryption,
     /// Methods listed in the info event and answered (others get `NOT_IMPLEMENTED`).
     pub methods: Vec<String>,
+    /// Whether the info event (kind 13194) is published at each connection (false: a wallet
+    /// the client cannot find on the relay).
+    pub publish_info: bool,
+    /// The wallet and client keys, to keep one identity (one URI) across restarts; `None`:
+    /// fresh keys.
+    pub keys: Option<(Keys, Keys)>,
 }
 
 impl Default for WalletOptions {
@@ -119,6 +125,8 @@ impl Default for WalletOptions {
         WalletOptions {
             encryption: WalletEncryption::Both,
             methods: vec!["make_invoice".to_owned(), "lookup_invoice".to_owned()],
+            publish_info: true,
+            keys: None,
         }
     }
 }
@@ -233,10 +241,11 @@ impl TestWallet {
     /// Starts the service without waiting for the relay (it keeps trying).
     pub fn spawn(relay: &str, options: WalletOptions) -> io::Result<TestWallet> {
         let invoices = Invoices::generate().map_err(io::Error::other)?;
+        let (wallet_keys, client_keys) = options.keys.clone().unwrap_or_else(|| (Keys::generate(), Keys::generate()));
         let inner = Arc::new(Inner {
             relay: relay.to_owned(),
-            wallet_keys: Keys::generate(),
-            client_keys: Keys::generate(),
+            wallet_keys,
+            client_keys,
             options,
             behaviour: watch::Sender::new(Behaviour::Normal),
             connected: watch::Sender::new(false),

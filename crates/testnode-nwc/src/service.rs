@@ -68,7 +68,11 @@ async fn serve(inner: &Arc<Inner>, mut ws: Ws, behaviour: &mut tokio::sync::watc
         "#p": [inner.wallet_keys.public_key().to_hex()],
         "since": now_unix(),
     });
-    for frame in [json!(["EVENT", info]), json!(["REQ", SUB, filter])] {
+    let mut frames = vec![json!(["REQ", SUB, filter])];
+    if inner.options.publish_info {
+        frames.insert(0, json!(["EVENT", info]));
+    }
+    for frame in frames {
         if ws.send(Message::text(frame.to_string())).await.is_err() {
             return;
         }
