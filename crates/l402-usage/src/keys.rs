@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 pub const KIND_CLAIM: u8 = 1;
 /// Last key byte of a rate-limit entry: soft state, may be evicted to make room.
 pub const KIND_RATE: u8 = 2;
+/// Last key byte of a spent Cashu proof (its `Y`, NUT-00): never evicted while unexpired.
+pub const KIND_PROOF: u8 = 3;
 
 fn derive(domain: &[u8], parts: &[&[u8]], kind: u8) -> [u8; 16] {
     let mut h = Sha256::new();
@@ -31,6 +33,18 @@ fn derive(domain: &[u8], parts: &[&[u8]], kind: u8) -> [u8; 16] {
 /// Zone key of the use claim for a token id.
 pub fn claim_key(token_id: &[u8; 32]) -> [u8; 16] {
     derive(b"l402-claim/v1", &[token_id], KIND_CLAIM)
+}
+
+/// Zone key of a spent Cashu proof, from its `Y = hash_to_curve(secret)` (NUT-00), which
+/// identifies a proof at every mint (NUT-07).
+pub fn proof_key(y: &[u8; 33]) -> [u8; 16] {
+    derive(b"l402-proof/v1", &[y], KIND_PROOF)
+}
+
+/// Redis key of a spent Cashu proof: one hash tag for them all, so a token's proofs are
+/// claimed by one script on one node even in a Redis Cluster (its keys must share a slot).
+pub fn proof_redis_key(y: &[u8; 33]) -> String {
+    format!("l402:{{proofs}}:{}", hex(y))
 }
 
 /// Zone key of the rate-limit entry of one client address under one rate scope (the
@@ -73,6 +87,9 @@ mod tests {
         assert_ne!(claim_key(&[8; 32]), c);
         // Length-prefixed parts: ("ab","c") and ("a","bc") differ.
         assert_ne!(rate_key("ab", b"c"), rate_key("a", b"bc"));
+        let p = proof_key(&[2; 33]);
+        assert_eq!(p[15], KIND_PROOF);
+        assert_ne!(p, proof_key(&[3; 33]));
     }
 
     #[test]

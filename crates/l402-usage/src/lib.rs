@@ -27,7 +27,7 @@ pub mod price;
 mod rate;
 pub mod table;
 
-pub use outcome::{ClaimOutcome, RateOutcome};
+pub use outcome::{ClaimOutcome, RateOutcome, SpendOutcome};
 pub use policy::{PolicyError, UsePolicy, MAX_USES};
 pub use rate::{gcra, GcraDecision, Rate, RateError};
 

@@ -27,3 +27,15 @@ pub enum RateOutcome {
     /// The store has no room for the entry: answer 503 (never fail open).
     StoreFull,
 }
+
+/// Result of marking every proof of a Cashu token spent, as one atomic step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpendOutcome {
+    /// None was spent before; all are spent now: the payment counts.
+    Spent,
+    /// At least one was spent before (the proof at this index): nothing was marked, the token
+    /// is refused.
+    AlreadySpent { index: usize },
+    /// No room for them all: nothing was marked (answer 503, never accept unrecorded).
+    StoreFull,
+}

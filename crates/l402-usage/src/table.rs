@@ -13,8 +13,8 @@
 //! refuses the new claim: [`ClaimOutcome::StoreFull`]); rate entries are soft state and give
 //! way to claims and to newer rate entries.
 
-use crate::keys::{KIND_CLAIM, KIND_RATE};
-use crate::{gcra, ClaimOutcome, GcraDecision, Rate, RateOutcome};
+use crate::keys::{KIND_CLAIM, KIND_PROOF, KIND_RATE};
+use crate::{gcra, ClaimOutcome, GcraDecision, Rate, RateOutcome, SpendOutcome};
 
 /// Slots in each of a key's two buckets: 2 × 32 × 32 bytes = 2 KiB scanned per call.
 pub const PROBE_WINDOW: usize = 32;
@@ -145,6 +145,37 @@ fn remaining(limit: u64, used: u64) -> u32 {
     u32::try_from(limit.saturating_sub(used)).unwrap_or(u32::MAX)
 }
 
+/// Marks every key of `keys` (a Cashu token's [`crate::keys::proof_key`]s, all different)
+/// spent until `expires_at` (`None` = never), all or none: if any is already spent, or there is
+/// no room for all of them, nothing changes. One call under the zone's lock is one atomic
+/// step, so two workers presenting the same token never both succeed.
+pub fn spend_all(slots: &mut [Slot], keys: &[[u8; 16]], expires_at: Option<u64>, now_secs: u64) -> SpendOutcome {
+    for (index, key) in keys.iter().enumerate() {
+        if let Place::Found(at) = place(slots, key, now_secs) {
+            if !slots[at].is_free(now_secs) {
+                return SpendOutcome::AlreadySpent { index };
+            }
+        }
+    }
+    let expires_at = expires_at.unwrap_or(NEVER);
+    for (done, key) in keys.iter().enumerate() {
+        let at = match place(slots, key, now_secs) {
+            Place::Found(at) | Place::Free(at) | Place::Evict(at) => at,
+            Place::Full => {
+                // Undo this call's marks: a token is recorded whole or not at all.
+                for earlier in &keys[..done] {
+                    if let Place::Found(at) = place(slots, earlier, now_secs) {
+                        slots[at] = Slot::default();
+                    }
+                }
+                return SpendOutcome::StoreFull;
+            }
+        };
+        slots[at] = Slot { key: *key, expires_at, value: 1 };
+    }
+    SpendOutcome::Spent
+}
+
 /// One invoice-creation rate check for `key` (a [`crate::keys::rate_key`]).
 pub fn rate_check(slots: &mut [Slot], key: [u8; 16], rate: Rate, now_ms: u64) -> RateOutcome {
     let now_secs = now_ms / 1000;
@@ -195,7 +226,7 @@ pub fn insert(slots: &mut [Slot], entry: Slot, now_secs: u64) -> bool {
 /// Counts of live entries, for logs, metrics and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Occupancy {
-    /// Unexpired claims.
+    /// Unexpired claims (token uses and spent Cashu proofs).
     pub claims: usize,
     /// Unexpired rate entries.
     pub rates: usize,
@@ -209,7 +240,7 @@ pub fn occupancy(slots: &[Slot], now_secs: u64) -> Occupancy {
     for s in slots {
         if s.is_free(now_secs) {
             o.free += 1;
-        } else if s.key[15] == KIND_CLAIM {
+        } else if s.key[15] == KIND_CLAIM || s.key[15] == KIND_PROOF {
             o.claims += 1;
         } else {
             o.rates += 1;
@@ -228,6 +259,43 @@ mod tests {
         let mut id = [0u8; 32];
         id[..4].copy_from_slice(&i.to_be_bytes());
         claim_key(&id)
+    }
+
+    fn proofs(from: u8, n: u8) -> Vec<[u8; 16]> {
+        (from..from + n).map(|i| crate::keys::proof_key(&[i; 33])).collect()
+    }
+
+    #[test]
+    fn a_token_is_spent_once_all_or_none() {
+        let mut t = vec![Slot::default(); 256];
+        let a = proofs(1, 3);
+        assert_eq!(spend_all(&mut t, &a, None, 10), SpendOutcome::Spent);
+        assert_eq!(spend_all(&mut t, &a, None, 11), SpendOutcome::AlreadySpent { index: 0 });
+        // A new token reusing one spent proof marks none of its new proofs.
+        let mixed = [proofs(9, 1)[0], a[2], proofs(10, 1)[0]];
+        assert_eq!(spend_all(&mut t, &mixed, None, 12), SpendOutcome::AlreadySpent { index: 1 });
+        assert_eq!(spend_all(&mut t, &proofs(9, 2), None, 13), SpendOutcome::Spent, "9 and 10 were not marked");
+        assert_eq!(occupancy(&t, 13).claims, 5);
+    }
+
+    #[test]
+    fn a_full_table_marks_nothing() {
+        // One bucket of 32: 30 proofs fit, a token of 5 does not, and none of its 5 stays.
+        let mut t = vec![Slot::default(); PROBE_WINDOW];
+        assert_eq!(spend_all(&mut t, &proofs(0, 30), None, 1), SpendOutcome::Spent);
+        assert_eq!(spend_all(&mut t, &proofs(100, 5), None, 1), SpendOutcome::StoreFull);
+        assert_eq!(occupancy(&t, 1).claims, 30);
+        assert_eq!(spend_all(&mut t, &proofs(100, 2), None, 1), SpendOutcome::Spent);
+    }
+
+    #[test]
+    fn spent_proofs_are_never_evicted_and_expire_when_told() {
+        let mut t = vec![Slot::default(); PROBE_WINDOW];
+        assert_eq!(spend_all(&mut t, &proofs(0, PROBE_WINDOW as u8), Some(100), 1), SpendOutcome::Spent);
+        // Rate entries cannot push them out.
+        assert_eq!(rate_check(&mut t, rate_key("s", b"1.2.3.4"), Rate { count: 1, period_ms: 1000 }, 2_000), RateOutcome::StoreFull);
+        assert_eq!(spend_all(&mut t, &proofs(0, 1), None, 99), SpendOutcome::AlreadySpent { index: 0 });
+        assert_eq!(spend_all(&mut t, &proofs(0, 1), None, 100), SpendOutcome::Spent, "expired at 100");
     }
 
     #[test]
@@ -335,6 +403,28 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn no_proof_is_ever_accepted_twice(
+            tokens in proptest::collection::vec(proptest::collection::btree_set(0u8..48, 1..6), 1..80),
+            size in 1usize..4,
+        ) {
+            // The model: a token is accepted exactly when none of its proofs was accepted.
+            let mut t = vec![Slot::default(); size * PROBE_WINDOW];
+            let mut spent = std::collections::BTreeSet::new();
+            for token in tokens {
+                let keys: Vec<[u8; 16]> = token.iter().map(|&i| crate::keys::proof_key(&[i; 33])).collect();
+                match spend_all(&mut t, &keys, None, 1) {
+                    SpendOutcome::Spent => {
+                        prop_assert!(token.iter().all(|i| !spent.contains(i)));
+                        spent.extend(token.iter().copied());
+                    }
+                    SpendOutcome::AlreadySpent { index } => prop_assert!(spent.contains(&token.iter().nth(index).copied().unwrap_or(255))),
+                    SpendOutcome::StoreFull => prop_assert!(token.iter().any(|i| !spent.contains(i))),
+                }
+                prop_assert_eq!(occupancy(&t, 1).claims, spent.len());
+            }
+        }
+
         /// Any interleaving of claims on a few tokens: each token is accepted exactly
         /// min(attempts, limit) times, never more, whatever else fills the table.
         #[test]
