@@ -1,11 +1,12 @@
-//! The two Lua scripts. Each touches exactly one key (so it runs unchanged on a Redis
-//! Cluster) and is one atomic step on the server: never check-then-set across round trips.
+//! The Lua scripts. Each is one atomic step on the server (never check-then-set across round
+//! trips) and runs unchanged on a Redis Cluster: the claim and rate scripts touch one key, the
+//! spend script only keys under one hash tag (one slot).
 //! They are sent with `EVALSHA`, falling back to `SCRIPT LOAD` + `EVALSHA` on `NOSCRIPT`
 //! (`redis::Script`).
 
 use std::sync::LazyLock;
 
-use l402_usage::{ClaimOutcome, Rate, RateOutcome};
+use l402_usage::{ClaimOutcome, Rate, RateOutcome, SpendOutcome};
 
 use crate::error::StoreError;
 
@@ -54,6 +55,52 @@ return {1, 1}
 "#,
     )
 });
+
+/// Marks every proof of a Cashu token spent, all or none.
+///
+/// `KEYS` = `l402:{proofs}:<hex Y>` for each proof (one hash tag: one slot), `ARGV[1]` = when
+/// the keys may expire (unix seconds) or `""` for never.
+///
+/// - If any key exists, nothing changes and the answer is `{0, index}` (1-based, the first
+///   spent one).
+/// - Otherwise every key is set to `1` (with `EXAT`, at least one second ahead of Redis'
+///   clock, or without TTL) and the answer is `{1, n}`.
+pub(crate) static SPEND: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"
+for i, k in ipairs(KEYS) do
+  if redis.call('EXISTS', k) == 1 then
+    return {0, i}
+  end
+end
+local at = nil
+if ARGV[1] ~= '' then
+  local now = tonumber(redis.call('TIME')[1])
+  at = string.format('%d', math.max(tonumber(ARGV[1]), now + 1))
+end
+for _, k in ipairs(KEYS) do
+  if at then
+    redis.call('SET', k, '1', 'EXAT', at)
+  else
+    redis.call('SET', k, '1')
+  end
+end
+return {1, #KEYS}
+"#,
+    )
+});
+
+/// Reads [`SPEND`]'s `{spent, n_or_index}` for a token of `n` proofs.
+pub(crate) fn spend_outcome(reply: &[i64], n: usize) -> Result<SpendOutcome, StoreError> {
+    let n = i64::try_from(n).map_err(|_| bad("spend", reply))?;
+    match *reply {
+        [1, count] if count == n => Ok(SpendOutcome::Spent),
+        [0, index] if (1..=n).contains(&index) => Ok(SpendOutcome::AlreadySpent {
+            index: usize::try_from(index - 1).map_err(|_| bad("spend", reply))?,
+        }),
+        _ => Err(bad("spend", reply)),
+    }
+}
 
 /// One GCRA step (the arithmetic of `l402_usage::gcra`) on Redis' own clock.
 ///

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use l402_usage::keys::{claim_redis_key, rate_redis_key};
-use l402_usage::{ClaimOutcome, Rate, RateOutcome};
+use l402_usage::keys::{claim_redis_key, proof_redis_key, rate_redis_key};
+use l402_usage::{ClaimOutcome, Rate, RateOutcome, SpendOutcome};
 use redis::RedisResult;
 
 use crate::config::RedisConfig;
@@ -223,6 +223,31 @@ impl RedisStore {
             })
             .await?;
         scripts::claim_outcome(&reply, limit)
+    }
+
+    /// Atomically marks every proof of a Cashu token spent (by its `Y`s, NUT-00), all or none,
+    /// for every instance sharing this Redis. The keys expire at `expires_at` (unix seconds;
+    /// `None` = never).
+    pub async fn spend_all(&self, ys: &[[u8; 33]], expires_at: Option<u64>) -> Result<SpendOutcome, StoreError> {
+        if ys.is_empty() {
+            return Err(StoreError::InvalidReply { cause: "a token without proofs".into() });
+        }
+        let keys: Vec<String> = ys.iter().map(proof_redis_key).collect();
+        let expiry = scripts::expiry_arg(expires_at);
+        let reply: Vec<i64> = self
+            .run(|mut c| {
+                let keys = keys.clone();
+                let expiry = expiry.clone();
+                async move {
+                    let mut invocation = scripts::SPEND.prepare_invoke();
+                    for k in keys {
+                        invocation.key(k);
+                    }
+                    invocation.arg(expiry).invoke_async(&mut c).await
+                }
+            })
+            .await?;
+        scripts::spend_outcome(&reply, ys.len())
     }
 
     /// One GCRA rate check under `l402:rate:<hex key>` on Redis' clock (`TIME`), the

@@ -74,6 +74,7 @@ fn cluster_claim_race_rate_price() {
         common::race(&s, 31, 5, 200).await;
         common::rate(&s, 32).await;
         common::rate_refills(&s, 33).await;
+        common::spends(&s, 34, 200).await;
         for (i, p) in paths.iter().enumerate() {
             assert_eq!(s.price(p).await.unwrap(), Some((1000 + i).to_string().into_bytes()));
         }

@@ -26,6 +26,7 @@ fn claims_races_rates_prices() {
         common::race(&s, 4, 500, 200).await;
         common::rate(&s, 5).await;
         common::rate_refills(&s, 6).await;
+        common::spends(&s, 9, 200).await;
 
         // Limit 0: used up, and no key is written.
         let t = token(7);

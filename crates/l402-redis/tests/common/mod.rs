@@ -263,3 +263,50 @@ pub async fn rate_refills(store: &RedisStore, seed: u8) {
     tokio::time::sleep(Duration::from_millis(130)).await;
     assert_eq!(store.rate_check(&key, rate).await.unwrap(), RateOutcome::Allowed);
 }
+
+/// Cashu proofs of one run: `Y`s made distinct per process and seed.
+pub fn ys(seed: u8, n: u8) -> Vec<[u8; 33]> {
+    (0..n)
+        .map(|i| {
+            let mut y = [2u8; 33];
+            y[1] = seed;
+            y[2] = i;
+            y[3..7].copy_from_slice(&std::process::id().to_be_bytes());
+            y
+        })
+        .collect()
+}
+
+/// A token's proofs are spent all or none, and `n` concurrent presentations of one token
+/// (each with its own extra proof, so they differ) give exactly one success.
+pub async fn spends(store: &RedisStore, seed: u8, n: usize) {
+    use l402_usage::SpendOutcome;
+    let a = ys(seed, 3);
+    assert_eq!(store.spend_all(&a, None).await.unwrap(), SpendOutcome::Spent);
+    assert_eq!(store.spend_all(&a, None).await.unwrap(), SpendOutcome::AlreadySpent { index: 0 });
+    let fresh = ys(seed.wrapping_add(100), 2);
+    let mixed = [fresh[0], a[1], fresh[1]];
+    assert_eq!(store.spend_all(&mixed, None).await.unwrap(), SpendOutcome::AlreadySpent { index: 1 });
+    assert_eq!(store.spend_all(&fresh, Some(now_secs() + 60)).await.unwrap(), SpendOutcome::Spent, "nothing of `mixed` was kept");
+    let shared = ys(seed.wrapping_add(50), 2);
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let s = store.clone();
+        let mut token = shared.clone();
+        let mut own = [3u8; 33];
+        own[1] = seed;
+        own[2..10].copy_from_slice(&(i as u64).to_be_bytes());
+        own[10..14].copy_from_slice(&std::process::id().to_be_bytes());
+        token.push(own);
+        tasks.push(tokio::spawn(async move { s.spend_all(&token, None).await }));
+    }
+    let mut spent = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            SpendOutcome::Spent => spent += 1,
+            SpendOutcome::AlreadySpent { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(spent, 1, "one presentation of a shared proof wins");
+}
