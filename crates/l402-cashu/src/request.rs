@@ -141,7 +141,7 @@ pub fn decode_request(s: &str) -> Result<PaymentRequest, RequestError> {
     let bytes = base64_decode(body).ok_or(RequestError)?;
     let Value::Map(m) = cbor::decode(&bytes).map_err(|_| RequestError)? else { return Err(RequestError) };
     let get = |k: &str| cbor::field(&m, k).map_err(|_| RequestError);
-    let transports = match get("t")? {
+    let transports = match absent(get("t")?) {
         None => Vec::new(),
         Some(Value::Array(ts)) => ts
             .iter()
@@ -157,7 +157,7 @@ pub fn decode_request(s: &str) -> Result<PaymentRequest, RequestError> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(RequestError),
     };
-    let nut10 = match get("nut10")? {
+    let nut10 = match absent(get("nut10")?) {
         None => None,
         Some(Value::Map(n)) => {
             let get = |k: &str| cbor::field(n, k).map_err(|_| RequestError);
@@ -171,18 +171,18 @@ pub fn decode_request(s: &str) -> Result<PaymentRequest, RequestError> {
     };
     Ok(PaymentRequest {
         id: opt_text(get("i")?)?,
-        amount: match get("a")? {
+        amount: match absent(get("a")?) {
             None => None,
             Some(Value::Unsigned(a)) => Some(*a),
             Some(_) => return Err(RequestError),
         },
         unit: opt_text(get("u")?)?,
-        single_use: match get("s")? {
+        single_use: match absent(get("s")?) {
             None => None,
             Some(Value::Bool(b)) => Some(*b),
             Some(_) => return Err(RequestError),
         },
-        mints: match get("m")? {
+        mints: match absent(get("m")?) {
             None => Vec::new(),
             Some(Value::Array(ms)) => ms.iter().map(|v| opt_text(Some(v))?.ok_or(RequestError)).collect::<Result<_, _>>()?,
             Some(_) => return Err(RequestError),
@@ -193,8 +193,13 @@ pub fn decode_request(s: &str) -> Result<PaymentRequest, RequestError> {
     })
 }
 
+/// Absent, null and undefined are all "not set" (the spec's own examples write `g: undefined`).
+fn absent(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !matches!(v, Value::Null | Value::Other))
+}
+
 fn opt_text(v: Option<&Value>) -> Result<Option<String>, RequestError> {
-    match v {
+    match absent(v) {
         None => Ok(None),
         Some(Value::Text(t)) => Ok(Some(t.clone())),
         Some(_) => Err(RequestError),
@@ -202,7 +207,7 @@ fn opt_text(v: Option<&Value>) -> Result<Option<String>, RequestError> {
 }
 
 fn opt_tags(v: Option<&Value>) -> Result<Vec<Vec<String>>, RequestError> {
-    match v {
+    match absent(v) {
         None => Ok(Vec::new()),
         Some(Value::Array(tags)) => tags
             .iter()

@@ -430,11 +430,13 @@ pub fn encode_v4(token: &Token) -> String {
         .into_iter()
         .map(|(id, ps)| Value::Map(vec![(t("i"), Value::Bytes(id.as_bytes().to_vec())), (t("p"), Value::Array(ps))]))
         .collect();
-    let mut top = vec![(t("m"), Value::Text(token.mint.clone())), (t("u"), Value::Text(token.unit.clone()))];
+    // The key order of NUT-00's examples.
+    let mut top = vec![(t("t"), Value::Array(groups))];
     if let Some(m) = &token.memo {
         top.push((t("d"), Value::Text(m.clone())));
     }
-    top.push((t("t"), Value::Array(groups)));
+    top.push((t("m"), Value::Text(token.mint.clone())));
+    top.push((t("u"), Value::Text(token.unit.clone())));
     let mut out = Vec::new();
     cbor::encode(&Value::Map(top), &mut out);
     format!("cashuB{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out))
