@@ -441,3 +441,48 @@ impl MintKeys {
         Ok(ppk.div_ceil(1000))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keyset(id: KeysetId, fee: u64) -> Keyset {
+        Keyset { id, unit: "sat".into(), active: true, input_fee_ppk: fee, final_expiry: None, keys: BTreeMap::new() }
+    }
+
+    /// Two V2 ids sharing their first 8 bytes (not derivable on purpose: built directly).
+    fn colliding() -> MintKeys {
+        let mut a = [0x01u8; 33];
+        let mut b = [0x01u8; 33];
+        a[32] = 0xaa;
+        b[32] = 0xbb;
+        let mut mk = MintKeys::new("https://mint.example.com").unwrap();
+        for id in [KeysetId::Full(a), KeysetId::Full(b)] {
+            mk.keysets.insert(id, keyset(id, 0));
+        }
+        mk
+    }
+
+    #[test]
+    fn a_short_id_of_two_keysets_is_ambiguous() {
+        let mk = colliding();
+        assert_eq!(mk.resolve(&KeysetId::Short([0x01; 8])).map(|k| k.id), Err(ResolveError::Ambiguous));
+        let mut a = [0x01u8; 33];
+        a[32] = 0xaa;
+        assert!(mk.resolve(&KeysetId::Full(a)).is_ok(), "the full id is not");
+        assert_eq!(mk.resolve(&KeysetId::Short([0x01, 0, 0, 0, 0, 0, 0, 0])).map(|k| k.id), Err(ResolveError::Unknown));
+    }
+
+    #[test]
+    fn fees_round_up_per_nut02() {
+        let id = KeysetId::Short([0, 1, 2, 3, 4, 5, 6, 7]);
+        let mut mk = MintKeys::new("https://mint.example.com").unwrap();
+        mk.keysets.insert(id, keyset(id, 100));
+        let p = Proof { keyset_id: id, amount: 1, secret: "s".into(), c: [2; 33], dleq: None, witness: None };
+        // NUT-02's example: 100 ppk per input, 1-10 inputs cost 1, 11-20 cost 2.
+        for (n, fee) in [(1usize, 1u64), (10, 1), (11, 2), (20, 2), (21, 3)] {
+            assert_eq!(mk.fee(&vec![p.clone(); n]), Ok(fee), "{n}");
+        }
+        assert_eq!(mk.fee(&[]), Ok(0));
+    }
+}
