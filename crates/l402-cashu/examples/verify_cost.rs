@@ -94,7 +94,7 @@ fn main() {
         )
     };
     let short = KeysetId::Short(KeysetId::Full(id).short());
-    let proofs: Vec<Proof> = (0..64).filter_map(|n| sign(&secrets[&1], short, 1, &lock(n), &mut seed)).collect();
+    let proofs: Vec<Proof> = (0..64).filter_map(|n| sign(&secrets[&2], short, 2, &lock(n), &mut seed)).collect();
     let allowed = [MINT.to_string()];
     let policy = Policy { allowed_mints: &allowed, unit: "sat", price: 1, now: NOW };
 
@@ -118,7 +118,7 @@ fn main() {
         println!("verify_p2pk, token of {n:2} proofs: {per_proof:7.1} µs per proof (parsing the token: {parse:5.1} µs per proof more)");
     }
     let p = &proofs[0];
-    let a = pubs[&1];
+    let a = pubs[&2];
     let rounds = 5000;
     let t0 = Instant::now();
     for _ in 0..rounds {
