@@ -62,10 +62,24 @@ NUTSHELL_PYTHON = os.path.join(os.path.dirname(NUTSHELL_MINT), "python")
 CDK_MINTD = os.environ.get("L402_CDK_MINTD", os.path.join(PEERS, "cdk-mintd", "bin", "cdk-mintd"))
 WALLET_SCRIPT = os.path.join(HERE, "cashu_wallet.py")
 
-# A fixed BIP-39 test mnemonic (the "abandon … about" vector): test ecash only.
-CDK_TEST_MNEMONIC = os.environ.get(
-    "L402_CDK_MNEMONIC",
-    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about")
+# cdk-mintd's mnemonic (CDK_MINTD_MNEMONIC): a fresh one per CdkMint unless given (or set in
+# L402_CDK_MNEMONIC), so no two test mints share keys; this one when Nutshell's venv is missing.
+CDK_FALLBACK_MNEMONIC = ("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+                         "abandon about")
+
+
+def new_mnemonic():
+    """A fresh BIP-39 mnemonic (12 words), made by the `mnemonic` package of Nutshell's venv."""
+    try:
+        p = subprocess.run([NUTSHELL_PYTHON, "-c", "from mnemonic import Mnemonic; print(Mnemonic('english').generate())"],
+                           capture_output=True, text=True, timeout=30)
+        words = p.stdout.split()
+        if p.returncode == 0 and len(words) == 12:
+            return " ".join(words)
+    except OSError:
+        pass
+    return CDK_FALLBACK_MNEMONIC
+
 
 ALREADY_SPENT = 11001
 PENDING = 11002
@@ -79,9 +93,11 @@ class MintError(Exception):
         self.code = code
 
 
-def need_mints():
-    """Fail (or skip, with L402_ALLOW_SKIP set) when the mints are not installed."""
-    missing = [p for p in (NUTSHELL_MINT, CDK_MINTD) if not os.access(p, os.X_OK)]
+def need_mints(*kinds):
+    """Fail (or skip, with L402_ALLOW_SKIP set) when these mints ("nutshell", "cdk"; default
+    both) are not installed."""
+    exes = {"nutshell": NUTSHELL_MINT, "cdk": CDK_MINTD}
+    missing = [exes[k] for k in (kinds or exes) if not os.access(exes[k], os.X_OK)]
     if missing:
         msg = "Cashu test mints missing (scripts/cashu-mints.sh install): " + ", ".join(missing)
         if os.environ.get("L402_ALLOW_SKIP"):
@@ -211,9 +227,11 @@ class NutshellMint(_Mint):
     """Nutshell (PyPI `cashu`), FakeWallet backend: mint quotes are paid at once."""
     kind = "nutshell"
 
-    def __init__(self, fee_ppk=0, port=None, env=None, private_key="test-only-key"):
+    def __init__(self, fee_ppk=0, port=None, env=None, private_key=None):
         super().__init__(fee_ppk=fee_ppk, port=port, env=env)
-        self.private_key = private_key
+        # Its keys derive from it: one per mint (kept across restarts), so no two test mints
+        # accept each other's proofs.
+        self.private_key = private_key or "test-only-" + os.urandom(16).hex()
         # Nutshell reads ./.env, or else ~/.cashu/.env (overriding our environment): an empty
         # one in its working directory keeps a developer's settings out.
         open(os.path.join(self.dir, ".env"), "w").close()
@@ -247,9 +265,9 @@ class CdkMint(_Mint):
     environment (CDK_MINTD_MNEMONIC), never from the configuration file."""
     kind = "cdk"
 
-    def __init__(self, fee_ppk=0, port=None, env=None, mnemonic=CDK_TEST_MNEMONIC):
+    def __init__(self, fee_ppk=0, port=None, env=None, mnemonic=None):
         super().__init__(fee_ppk=fee_ppk, port=port, env=env)
-        self.mnemonic = mnemonic
+        self.mnemonic = mnemonic or os.environ.get("L402_CDK_MNEMONIC") or new_mnemonic()
         self.work_dir = os.path.join(self.dir, "work")
         os.makedirs(self.work_dir)
         with open(os.path.join(self.dir, "mint.toml"), "w") as f:
@@ -603,7 +621,7 @@ def fund(mint_url, amount):
 
 @pytest.fixture(scope="module")
 def nutshell_mint():
-    need_mints()
+    need_mints("nutshell")
     m = NutshellMint().start()
     yield m
     m.cleanup()
@@ -611,7 +629,7 @@ def nutshell_mint():
 
 @pytest.fixture(scope="module")
 def cdk_mint():
-    need_mints()
+    need_mints("cdk")
     m = CdkMint().start()
     yield m
     m.cleanup()
@@ -620,10 +638,10 @@ def cdk_mint():
 @pytest.fixture
 def make_mint():
     """Factory: make_mint("nutshell" | "cdk", fee_ppk=0, start=True, **kw) -> mint."""
-    need_mints()
     made = []
 
     def factory(kind="nutshell", start=True, **kw):
+        need_mints(kind)
         m = MINT_KINDS[kind](**kw)
         made.append(m)
         return m.start() if start else m
@@ -635,7 +653,7 @@ def make_mint():
 
 @pytest.fixture
 def cashu_wallet():
-    need_mints()
+    need_mints("nutshell")
     w = CashuWallet()
     yield w
     w.close()

@@ -31,10 +31,11 @@ import time
 
 
 def _quiet_logs():
+    import cashu.wallet.wallet  # noqa: F401  (imports set up their own logging first)
     from loguru import logger
 
     logger.remove()
-    logger.add(sys.stderr, level=os.environ.get("CASHU_WALLET_LOG", "ERROR"))
+    logger.add(sys.stderr, level=os.environ.get("L402_CASHU_WALLET_LOG", "ERROR"))
 
 
 _WALLETS = {}  # (mint url, unit) -> Wallet, reused by the requests of one --serve process
@@ -89,6 +90,18 @@ async def op_balance(req):
     return {"balance": _available(w)}
 
 
+def _receive_fee(amount, fee_ppk):
+    """ceil(n * fee_ppk / 1000) for the n proofs (powers of 2) of amount + that fee."""
+    fee = 0
+    for _ in range(64):
+        n = bin(amount + fee).count("1")
+        f = (n * fee_ppk + 999) // 1000
+        if f == fee:
+            break
+        fee = f
+    return fee
+
+
 async def op_send(req):
     from cashu.core.p2pk import P2PKSecret
     from cashu.core.secret import SecretKind, Tags
@@ -112,11 +125,13 @@ async def op_send(req):
         tags["sigflag"] = req.get("sigflag") or "SIG_INPUTS"
         secret_lock = P2PKSecret(kind=SecretKind.P2PK.value, data=req["p2pk_pubkey"], tags=tags)
 
+    if req.get("include_fees"):
+        # What the receiver's swap of these proofs costs (NUT-02), added to the amount. Not
+        # Nutshell's own include_fees: its swap_to_send then selects too little ("Amounts do
+        # not sum to -1").
+        amount += _receive_fee(amount, w.keysets[w.keyset_id].input_fee_ppk or 0)
     proofs = w.active_proofs([p for p in w.proofs if not p.reserved])
-    _, send_proofs = await w.swap_to_send(
-        proofs, amount, secret_lock=secret_lock, set_reserved=True,
-        include_fees=bool(req.get("include_fees")),
-    )
+    _, send_proofs = await w.swap_to_send(proofs, amount, secret_lock=secret_lock, set_reserved=True)
     token = await w.serialize_proofs(
         send_proofs, include_dleq=bool(req.get("include_dleq", True)),
         legacy=req.get("version", "B") == "A", memo=req.get("memo"),
