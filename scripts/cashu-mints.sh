@@ -73,6 +73,7 @@ max_delay_time = 0
 EOF
       export CDK_MINTD_MNEMONIC="abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
       # 0.18 keeps its configuration in its database: imported once, then started.
+      mkdir -p "$dir/work"
       timeout 60 "$cdk_exe" --work-dir "$dir/work" config init --new-mint --file "$dir/mint.toml" >"$dir/mint.log" 2>&1 ||
         { echo "cdk-mintd config init failed:" >&2; tail -20 "$dir/mint.log" >&2; }
       (cd "$dir" && exec "$cdk_exe" --work-dir "$dir/work") >>"$dir/mint.log" 2>&1 &
