@@ -515,6 +515,8 @@ class CashuWallet:
             return
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MINT_", "CASHU_", "WALLET_"))}
         env.update({"CASHU_DIR": self.dir, "DEBUG": "FALSE", "TOR": "FALSE"})
+        if getattr(self, "stderr", None):
+            self.stderr.close()
         self.stderr = open(os.path.join(self.dir, "wallet.log"), "ab")
         self.proc = subprocess.Popen([NUTSHELL_PYTHON, WALLET_SCRIPT, "--serve"], cwd=self.dir, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
@@ -580,6 +582,8 @@ class CashuWallet:
             except (subprocess.TimeoutExpired, OSError):
                 self._kill()
         self.proc = None
+        if getattr(self, "stderr", None):
+            self.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_tail(self, n=30):
