@@ -31,6 +31,13 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   "$(dirname "$0")/nostr-relay.sh" install
 fi
 
+# Real Cashu mints for the Cashu tests (Nutshell from PyPI, cdk-mintd from cargo): installed once
+# under ~/.cache and checked to start (scripts/cashu-mints.sh); the tests find them through
+# L402_NUTSHELL_MINT and L402_CDK_MINTD (scripts/test.sh).
+if [ "$what" = test ]; then
+  "$(dirname "$0")/cashu-mints.sh" install
+fi
+
 # promtool, to check the module's Prometheus output (tests/integration/test_metrics.py): taken
 # out of Debian's prometheus package without installing it (no service, no user, no port).
 if [ "$what" = test ]; then

@@ -6,6 +6,9 @@ cd "$root"
 "$root/scripts/install-deps.sh" test
 # The Nostr relay install-deps.sh installed, for the NWC backend tests.
 export L402_NOSTR_RELAY=${L402_NOSTR_RELAY:-$("$root/scripts/nostr-relay.sh" path)}
+# The Cashu mints install-deps.sh installed (tests/integration/cashu_peers.py).
+export L402_NUTSHELL_MINT=${L402_NUTSHELL_MINT:-$("$root/scripts/cashu-mints.sh" path nutshell)}
+export L402_CDK_MINTD=${L402_CDK_MINTD:-$("$root/scripts/cashu-mints.sh" path cdk-mintd)}
 # promtool, which install-deps.sh took from Debian's prometheus package (test_metrics.py).
 export L402_PROMTOOL=${L402_PROMTOOL:-${L402_PEERS_DIR:-$HOME/.cache/ngx-l402/peers}/promtool/promtool}
 
