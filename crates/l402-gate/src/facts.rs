@@ -9,6 +9,8 @@ pub struct Carriers<'a> {
     /// `Grpc-Metadata-Macaroon`, `Grpc-Metadata-Token`), for clients that cannot set
     /// `Authorization` (gRPC metadata).
     pub hex_macaroon: Option<&'a [u8]>,
+    /// The `X-Cashu` header (NUT-24), read only where Cashu is enabled.
+    pub x_cashu: Option<&'a [u8]>,
 }
 
 /// The location's price for this request, as the adapter evaluated it.

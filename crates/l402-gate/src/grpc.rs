@@ -9,6 +9,7 @@ use crate::Verdict;
 pub const INTERNAL: u32 = 13;
 pub const UNAVAILABLE: u32 = 14;
 pub const RESOURCE_EXHAUSTED: u32 = 8;
+pub const INVALID_ARGUMENT: u32 = 3;
 
 /// The `grpc-status` and `grpc-message` of a verdict that does not admit; `None` for one that
 /// lets the request through (or was already answered).
@@ -22,6 +23,7 @@ pub fn status_of(verdict: &Verdict) -> Option<(u32, &'static str)> {
         Verdict::RateLimited { .. } => (RESOURCE_EXHAUSTED, "too many invoice requests"),
         Verdict::Unavailable { cause, .. } => (UNAVAILABLE, cause.text()),
         Verdict::Internal => (INTERNAL, "internal error"),
+        Verdict::PaymentRejected { reason, .. } => (INVALID_ARGUMENT, reason.text()),
     })
 }
 

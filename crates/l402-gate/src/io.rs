@@ -34,6 +34,16 @@ pub enum Io {
     },
     /// An invoice for `amount_msat` (the L402 offer is minted on it).
     Invoice { amount_msat: u64, memo: String, expiry_secs: u32 },
+    /// P2PK mode: judge the token offline against its mint's cached keysets (every proof's
+    /// keyset, NUT-11 lock to our key, NUT-12 DLEQ, fees), off the event loop.
+    CashuVerify { token: Box<l402_cashu::Token>, price_msat: u64 },
+    /// Keep the token's proofs durably for redemption (idempotent by `Y`), before they count.
+    CashuStore { token: Box<l402_cashu::Token>, ys: Vec<[u8; 33]> },
+    /// Mark every proof spent, all or none, in the store every worker and instance shares.
+    SpendProofs { ys: Vec<[u8; 33]>, expires_at: Option<u64>, now: u64 },
+    /// Standard mode: swap the token at its mint (which refuses spent proofs), for at least
+    /// `price_msat`.
+    CashuReceive { token: Box<l402_cashu::Token>, price_msat: u64 },
 }
 
 /// A dependency that could not answer, classified by what the client is told.
@@ -77,4 +87,17 @@ pub enum IoResult {
     Price(Result<u64, Failure>),
     Lookup(Result<Payment, Failure>),
     Invoice(Result<Invoiced, Failure>),
+    CashuVerify(Result<Result<l402_cashu::Accepted, l402_cashu::Refusal>, Failure>),
+    CashuStore(Result<(), Failure>),
+    SpendProofs(Result<l402_usage::SpendOutcome, Failure>),
+    /// The amount received (in the unit), or the mint's refusal of the proofs.
+    CashuReceive(Result<Result<u64, CashuRejected>, Failure>),
+}
+
+/// Why a mint refused a swap (NUT-00 error codes 11001, 11002), or another refusal of ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CashuRejected {
+    Spent,
+    Pending,
+    Refused(l402_cashu::Refusal),
 }

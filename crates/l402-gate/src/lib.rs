@@ -29,7 +29,7 @@ mod verdict;
 
 pub use cors::CorsOrigins;
 pub use facts::{Carriers, Facts, PriceFact};
-pub use io::{Failure, Invoiced, Io, IoResult, Payment};
+pub use io::{CashuRejected, Failure, Invoiced, Io, IoResult, Payment};
 pub use machine::{resume, start, Env, Pending, Step, MAX_STEPS};
 pub use method::l402::Memo;
 pub use method::Method;

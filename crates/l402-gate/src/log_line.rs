@@ -20,7 +20,16 @@ pub struct Context<'a> {
 /// The JSON line of `verdict`, or `None` for verdicts the format has no event for.
 pub fn line(policy: &Policy<'_>, verdict: &Verdict, cx: &Context<'_>) -> Option<String> {
     let mut v = match verdict {
+        Verdict::Admitted(a) if a.method == crate::Method::Cashu => {
+            json!({ "event": "cashu_verify", "auth_state": "valid", "method": "cashu" })
+        }
         Verdict::Admitted(_) => json!({ "event": "l402_verify", "auth_state": "valid", "method": "lightning" }),
+        Verdict::PaymentRejected { reason, .. } => json!({
+            "event": "cashu_verify",
+            "auth_state": "invalid",
+            "method": "cashu",
+            "reason": reason.label(),
+        }),
         Verdict::Challenge(c) if c.reason.is_some() => json!({
             "event": "l402_verify",
             "auth_state": "invalid",
@@ -81,6 +90,7 @@ mod tests {
             legacy_lsat: false,
             dry_run: false,
             cors: None,
+            cashu: None,
         }
     }
 

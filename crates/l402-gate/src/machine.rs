@@ -14,8 +14,9 @@ use l402_core::{CredentialError, KeyRing, Terms, Unpaid};
 use l402_usage::{keys, ClaimOutcome, RateOutcome};
 
 use crate::facts::{Facts, PriceFact};
-use crate::io::{Failure, Io, IoResult, Payment};
+use crate::io::{CashuRejected, Failure, Io, IoResult, Payment};
 use crate::method::l402::{self, Memo, Token};
+use crate::method::cashu::{self, CashuPolicy, Mode};
 use crate::method::Method;
 use crate::policy::{Policy, Store};
 use crate::reason::Reason;
@@ -29,6 +30,8 @@ pub const MAX_STEPS: u32 = 8;
 const RETRY_STORE_FULL: Duration = Duration::from_secs(10);
 /// `Retry-After` when the price expression gives no price (the operator must fix it).
 const RETRY_PRICE_INVALID: Duration = Duration::from_secs(60);
+/// `Retry-After` when a mint's keysets are not loaded yet.
+const RETRY_MINT: Duration = Duration::from_secs(5);
 
 /// What the decision reads besides the request: the keys, and this worker's memo of verified
 /// credentials (a cache of a pure function, so results do not depend on it).
@@ -76,6 +79,16 @@ enum Stage {
     ChallengePrice(Option<Reason>),
     /// A challenge: the invoice.
     ChallengeInvoice(Option<Reason>, u64),
+    /// A Cashu token prechecked: the store's price of this request.
+    CashuPrice(Box<l402_cashu::Token>),
+    /// P2PK: the offline verdict on the token, for this price (msat).
+    CashuVerify(Box<l402_cashu::Token>, u64),
+    /// P2PK: the accepted proofs are being stored.
+    CashuStore(l402_cashu::Accepted, u64),
+    /// P2PK: the stored proofs are being marked spent.
+    CashuSpend(l402_cashu::Accepted, u64),
+    /// Standard: the mint's swap.
+    CashuReceive(Box<l402_cashu::Token>, u64),
 }
 
 /// Decides what `facts` get under `policy`.
@@ -97,6 +110,9 @@ pub fn start(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>) -> Step 
     }
     let run = Run { env, policy, facts, events: Vec::new(), steps: 0 };
     let Some(presented) = l402::recognise(&facts.carriers) else {
+        if let Some((cashu, raw)) = policy.cashu.zip(cashu::recognise(&facts.carriers)) {
+            return run.cashu(cashu, raw);
+        }
         return run.challenge(None);
     };
     // A memo entry only pays off if the token can be presented again.
@@ -178,14 +194,58 @@ pub fn resume(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>, pending
                     legacy_lsat: policy.legacy_lsat,
                 };
                 let (offer, token_id) = l402::offer(run.env.keys, &terms, &invoice);
+                let mut offers = vec![offer];
+                if let Some(cashu) = policy.cashu {
+                    offers.push(cashu::offer(cashu, amount));
+                }
                 run.done(Verdict::Challenge(Challenge {
                     reason,
-                    offers: vec![offer],
+                    offers,
                     amount_msat: amount,
                     token_id: Some(token_id),
                     payment_hash: Some(invoice.payment_hash),
                 }))
             }
+            Err(f) => run.failed(f),
+        },
+        (Stage::CashuPrice(token), IoResult::Price(answer)) => match answer {
+            Ok(price) => run.cashu_priced(token, price),
+            Err(f) => run.failed(f),
+        },
+        (Stage::CashuVerify(token, price), IoResult::CashuVerify(answer)) => match answer {
+            Ok(Ok(accepted)) => {
+                let ys = accepted.ys.clone();
+                run.io(Stage::CashuStore(accepted, price), Io::CashuStore { token, ys })
+            }
+            Ok(Err(refusal)) => run.cashu_refused(refusal),
+            Err(f) => run.failed(f),
+        },
+        (Stage::CashuStore(accepted, price), IoResult::CashuStore(answer)) => match answer {
+            Ok(()) => {
+                // Kept for ever: a proof without a locktime stays locked to us (NUT-11), so a
+                // replay is possible as long as the token exists.
+                let io = Io::SpendProofs { ys: accepted.ys.clone(), expires_at: None, now: run.facts.now() };
+                run.io(Stage::CashuSpend(accepted, price), io)
+            }
+            Err(f) => run.failed(f),
+        },
+        (Stage::CashuSpend(accepted, price), IoResult::SpendProofs(answer)) => match answer {
+            Ok(l402_usage::SpendOutcome::Spent) => run.cashu_admitted(cashu::payment_id(&accepted.ys), price),
+            Ok(l402_usage::SpendOutcome::AlreadySpent { .. }) => run.rejected(Reason::ProofSpent),
+            Ok(l402_usage::SpendOutcome::StoreFull) => run.store_full(
+                "l402: the usage zone is full: a Cashu payment was refused with 503 (its proofs are \
+                 kept for redemption, so the client may present it again); make \"l402_usage_zone\" larger",
+            ),
+            Err(f) => run.failed(f),
+        },
+        (Stage::CashuReceive(token, price), IoResult::CashuReceive(answer)) => match answer {
+            Ok(Ok(_received)) => {
+                let ys: Vec<[u8; 33]> = token.proofs.iter().filter_map(|p| l402_cashu::proof_y(&p.secret).ok()).collect();
+                run.cashu_admitted(cashu::payment_id(&ys), price)
+            }
+            Ok(Err(CashuRejected::Spent)) => run.rejected(Reason::ProofSpent),
+            Ok(Err(CashuRejected::Pending)) => run.rejected(Reason::ProofPending),
+            Ok(Err(CashuRejected::Refused(r))) => run.cashu_refused(r),
             Err(f) => run.failed(f),
         },
         (_, _) => {
@@ -230,6 +290,7 @@ impl Run<'_, '_, '_, '_> {
                 Verdict::AlreadyChallenged => "would serve the error page".to_owned(),
                 Verdict::Preflight { .. } => "would answer the CORS preflight".to_owned(),
                 Verdict::Session(_) => "would keep the credential in the page's cookie".to_owned(),
+                Verdict::PaymentRejected { reason, .. } => format!("would answer 400: {reason}"),
             };
             self.log(Level::Info, format!("l402: dry run: {would}"));
         }
@@ -328,6 +389,68 @@ impl Run<'_, '_, '_, '_> {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             },
+        }))
+    }
+
+    /// A Cashu token presented: prechecked here (bounded, no I/O), then priced.
+    fn cashu(mut self, cashu: &CashuPolicy, raw: &[u8]) -> Step {
+        let configured = match self.configured_price() {
+            Ok(p) => p,
+            Err(v) => return self.done(v),
+        };
+        // The allow-list and the unit first, before any I/O; the amount once the price is known.
+        let token = match cashu::precheck_token(raw, cashu, 0, self.facts.now()) {
+            Ok(token) => Box::new(token),
+            Err(refusal) => return self.cashu_refused(refusal),
+        };
+        if self.policy.store == Store::Redis && self.policy.store_price {
+            let io = Io::Price { path: String::from_utf8_lossy(self.facts.path).into_owned(), configured };
+            return self.io(Stage::CashuPrice(token), io);
+        }
+        self.cashu_priced(token, configured)
+    }
+
+    /// The price is known: P2PK tokens are judged offline, others swapped at their mint.
+    fn cashu_priced(self, token: Box<l402_cashu::Token>, price: u64) -> Step {
+        let Some(cashu) = self.policy.cashu else {
+            return self.done(Verdict::Internal);
+        };
+        if let Err(refusal) = l402_cashu::precheck(&token, &cashu::terms(cashu, price, self.facts.now()), None) {
+            return self.cashu_refused(refusal);
+        }
+        if self.policy.dry_run {
+            return self.cashu_admitted([0; 32], price);
+        }
+        match cashu.mode {
+            Mode::P2pk { .. } => self.io(Stage::CashuVerify(token.clone(), price), Io::CashuVerify { token, price_msat: price }),
+            Mode::Standard => self.io(Stage::CashuReceive(token.clone(), price), Io::CashuReceive { token, price_msat: price }),
+        }
+    }
+
+    /// A refused Cashu payment: 400, or 503 when the fault is ours (keysets not loaded yet).
+    fn cashu_refused(mut self, refusal: l402_cashu::Refusal) -> Step {
+        if refusal.fault() == l402_cashu::Fault::Server {
+            self.log(Level::Error, format!("l402: cannot judge a Cashu payment yet: {refusal}; answering 503"));
+            return self.done(Verdict::Unavailable { cause: Cause::Mint, retry_after: RETRY_MINT });
+        }
+        self.rejected(Reason::Cashu(refusal))
+    }
+
+    fn rejected(mut self, reason: Reason) -> Step {
+        self.log(Level::Info, format!("l402: Cashu payment refused: {reason}"));
+        self.done(Verdict::PaymentRejected { method: Method::Cashu, reason })
+    }
+
+    /// One request served for one Cashu payment (a payment is not a reusable token).
+    fn cashu_admitted(self, payment_id: [u8; 32], price: u64) -> Step {
+        self.done(Verdict::Admitted(Admitted {
+            method: Method::Cashu,
+            token_id: payment_id,
+            payment_hash: [0; 32],
+            amount_msat: price,
+            uses_left: None,
+            claimed: None,
+            valid_until: None,
         }))
     }
 

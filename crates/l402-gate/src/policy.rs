@@ -34,4 +34,6 @@ pub struct Policy<'a> {
     pub dry_run: bool,
     /// `l402_cors_origins`: browsers of these origins may call the location.
     pub cors: Option<&'a crate::CorsOrigins>,
+    /// Cashu ecash accepted here too (`l402_cashu`).
+    pub cashu: Option<&'a crate::method::cashu::CashuPolicy>,
 }

@@ -21,6 +21,12 @@ pub enum Reason {
     PaymentPending,
     /// Too many invoice requests from this client.
     RateLimited,
+    /// A Cashu payment that does not pay (NUT-24: 400 with `X-Cashu-Reason`).
+    Cashu(l402_cashu::Refusal),
+    /// A Cashu proof spent before (here, or at the mint).
+    ProofSpent,
+    /// A Cashu proof the mint holds as pending.
+    ProofPending,
 }
 
 impl Reason {
@@ -35,6 +41,9 @@ impl Reason {
             Reason::InvoiceGone => "invoice expired or unknown",
             Reason::PaymentPending => "payment not received yet",
             Reason::RateLimited => "too many invoice requests",
+            Reason::Cashu(r) => r.reason(),
+            Reason::ProofSpent => "proof already spent",
+            Reason::ProofPending => "proof pending",
         }
     }
 }
@@ -62,7 +71,25 @@ impl Reason {
             Reason::InvoiceGone => "invoice_gone",
             Reason::PaymentPending => "payment_pending",
             Reason::RateLimited => "rate_limited",
+            Reason::Cashu(r) => cashu_label(r),
+            Reason::ProofSpent => "cashu_spent",
+            Reason::ProofPending => "cashu_pending",
         }
+    }
+}
+
+fn cashu_label(r: &l402_cashu::Refusal) -> &'static str {
+    use l402_cashu::Refusal as C;
+    match r {
+        C::Token(_) => "cashu_malformed",
+        C::MintNotAllowed => "cashu_mint",
+        C::UnitNotAccepted => "cashu_unit",
+        C::DuplicateProof => "cashu_duplicate",
+        C::Underpaid => "cashu_underpaid",
+        C::UnknownKeyset | C::AmbiguousKeyset | C::KeysetUnit | C::KeysetExpired | C::AmountNotInKeyset => "cashu_keyset",
+        C::MissingDleq | C::InvalidDleq => "cashu_dleq",
+        C::Lock(_) => "cashu_lock",
+        C::KeysNotLoaded => "cashu_keys_not_loaded",
     }
 }
 

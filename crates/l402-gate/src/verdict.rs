@@ -14,6 +14,8 @@ pub enum Cause {
     Store,
     StoreFull,
     Price,
+    /// A Cashu mint (unreachable in standard mode, or its keysets not loaded yet).
+    Mint,
 }
 
 impl Cause {
@@ -25,6 +27,7 @@ impl Cause {
             Cause::Store => "store",
             Cause::StoreFull => "store_full",
             Cause::Price => "price",
+            Cause::Mint => "mint",
         }
     }
 
@@ -35,6 +38,7 @@ impl Cause {
             Cause::Store => "usage store unavailable",
             Cause::StoreFull => "usage store full",
             Cause::Price => "price unavailable",
+            Cause::Mint => "cashu mint unavailable",
         }
     }
 }
@@ -115,6 +119,9 @@ pub enum Verdict {
     /// A CORS preflight under `l402_cors_origins`: 204 with the CORS headers for an allowed
     /// origin, 403 otherwise; never a challenge.
     Preflight { allowed: bool },
+    /// A payment that does not pay, by a method whose protocol answers 400 (Cashu, NUT-24:
+    /// `X-Cashu-Reason`). Never a 5xx for a client's mistake.
+    PaymentRejected { method: Method, reason: Reason },
     /// The payment page's script proved a credential (`Facts::session`): 204 with the
     /// credential in the location's cookie. Nothing is served and no use is spent.
     Session(Session),
@@ -164,6 +171,7 @@ impl Verdict {
             Verdict::AlreadyChallenged => return None,
             Verdict::Preflight { .. } => Status::Preflight,
             Verdict::Session(_) => Status::Session,
+            Verdict::PaymentRejected { .. } => Status::Refused,
         })
     }
 
@@ -173,6 +181,7 @@ impl Verdict {
             Verdict::Challenge(c) => c.reason,
             Verdict::Pending { .. } => Some(Reason::PaymentPending),
             Verdict::RateLimited { .. } => Some(Reason::RateLimited),
+            Verdict::PaymentRejected { reason, .. } => Some(*reason),
             _ => None,
         }
     }

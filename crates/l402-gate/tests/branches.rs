@@ -853,6 +853,9 @@ fn an_answer_of_the_wrong_kind_is_internal() {
         Io::Price { .. } => IoResult::Lookup(Ok(Payment::Settled)),
         Io::Lookup { .. } => IoResult::RateCheck(Ok(RateOutcome::Allowed)),
         Io::Invoice { .. } => IoResult::Claim(Ok(ClaimOutcome::Accepted { remaining: Some(3) })),
+        Io::CashuVerify { .. } | Io::CashuStore { .. } | Io::SpendProofs { .. } | Io::CashuReceive { .. } => {
+            IoResult::Price(Ok(1))
+        }
     };
     let redis = l402_gate::Policy { store: Store::Redis, store_price: true, ..policy() };
     let cases: Vec<(l402_gate::Policy<'static>, Req, &str)> = vec![

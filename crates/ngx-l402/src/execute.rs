@@ -16,7 +16,7 @@ use l402_usage::table;
 
 use crate::conf::{LocConf, Settings, StoreSettings};
 use crate::extract::now_ms;
-use crate::job::{Done, InvoiceJob, LookupJob, RedisClaim, RedisPrice, RedisRate};
+use crate::job::{Done, InvoiceJob, LookupJob, RedisClaim, RedisPrice, RedisRate, RedisSpend};
 use crate::worker;
 
 /// `Retry-After` when the usage store is missing in this worker.
@@ -60,6 +60,25 @@ pub unsafe fn run(settings: &Settings, lcf: &LocConf, io: Io) -> Executed {
             },
             StoreSettings::None => Executed::Now(IoResult::Claim(Err(no_store()))),
         },
+        Io::SpendProofs { ys, expires_at, now } => match &settings.store {
+            StoreSettings::Zone(zone) => {
+                let keys: Vec<[u8; 16]> = ys.iter().map(l402_usage::keys::proof_key).collect();
+                // SAFETY: as above.
+                Executed::Now(IoResult::SpendProofs(
+                    unsafe { zone.with_table(|t| table::spend_all(t, &keys, expires_at, now)) }.ok_or_else(no_store),
+                ))
+            }
+            StoreSettings::Redis(_) => match worker::redis() {
+                Some((store, _)) => later(RedisSpend { store, ys, expires_at }.run()),
+                None => Executed::Now(IoResult::SpendProofs(Err(no_redis()))),
+            },
+            StoreSettings::None => Executed::Now(IoResult::SpendProofs(Err(no_store()))),
+        },
+        // No location enables Cashu until its executor lands (docs/architecture.md): answered
+        // as unavailable, never admitted.
+        Io::CashuVerify { .. } => Executed::Now(IoResult::CashuVerify(Err(no_cashu()))),
+        Io::CashuStore { .. } => Executed::Now(IoResult::CashuStore(Err(no_cashu()))),
+        Io::CashuReceive { .. } => Executed::Now(IoResult::CashuReceive(Err(no_cashu()))),
         Io::RateCheck { key, rate, now_ms } => match &settings.store {
             // SAFETY: as above.
             StoreSettings::Zone(zone) => Executed::Now(IoResult::RateCheck(
@@ -154,6 +173,14 @@ fn remember(payment_hash: [u8; 32], valid_until: Option<u64>, result: &IoResult)
         _ => return,
     };
     PAYMENTS.with(|c| c.borrow_mut().put(payment_hash, state, now_ms(), valid_until));
+}
+
+fn no_cashu() -> Failure {
+    Failure {
+        cause: Cause::Mint,
+        retry_after: RETRY_NO_STORE,
+        log: "l402: Cashu payments are not executed by this build".to_owned(),
+    }
 }
 
 fn no_store() -> Failure {

@@ -35,6 +35,7 @@ pub unsafe fn policy<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf, settings:
         legacy_lsat: settings.legacy_lsat,
         dry_run: lcf.dry_run(),
         cors: lcf.cors.as_deref(),
+        cashu: None,
     }
 }
 
@@ -67,7 +68,7 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
             && (*r).method == ngx::ffi::NGX_HTTP_OPTIONS as usize
             && crate::ffi::header_in(r, "Access-Control-Request-Method").is_some();
         Facts {
-            carriers: Carriers { authorization, hex_macaroon },
+            carriers: Carriers { authorization, hex_macaroon, x_cashu: None },
             origin,
             preflight,
             session: crate::page::is_session_request(r, lcf),

@@ -10,10 +10,9 @@ use ngx::ffi::{
 use ngx::http::HttpModuleMainConf;
 
 use crate::ffi::{add_header_out, NGX_OK};
-use crate::render::{INTERNAL_ERROR, REASON_HEADER};
+use crate::render::{BAD_REQUEST, INTERNAL_ERROR, REASON_HEADER};
 use crate::{respond, Module};
 
-const BAD_REQUEST: ngx_int_t = 400;
 /// Longer than any invoice the fake backend issues, percent-encoded.
 const MAX_ARG: usize = 8 * 1024;
 

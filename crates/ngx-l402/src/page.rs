@@ -12,11 +12,10 @@ use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use crate::conf::LocConf;
 use crate::ffi::{add_header_out, NGX_DONE};
 use crate::marks::{self, Mark};
-use crate::render::{INTERNAL_ERROR, PAYMENT_REQUIRED, REASON_HEADER};
+use crate::render::{BAD_REQUEST, INTERNAL_ERROR, PAYMENT_REQUIRED, REASON_HEADER};
 use crate::{extract, respond, Module};
 
 const NO_CONTENT: ngx_int_t = 204;
-const BAD_REQUEST: ngx_int_t = 400;
 
 /// Whether this request is the page's script asking for its credential to be kept (`POST`
 /// with [`page::SESSION_HEADER`]).

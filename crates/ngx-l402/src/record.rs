@@ -54,7 +54,8 @@ impl Record {
                 rec.method = Some(a.method);
                 rec.amount_msat = Some(a.amount_msat);
                 rec.token_id = Some(a.token_id);
-                rec.payment_hash = Some(a.payment_hash);
+                // A Cashu payment has no Lightning payment hash.
+                rec.payment_hash = (a.method == Method::L402).then_some(a.payment_hash);
                 rec.uses_left = a.uses_left;
             }
             Verdict::Challenge(c) => {
@@ -68,6 +69,7 @@ impl Record {
                 rec.token_id = Some(*token_id);
                 rec.payment_hash = Some(*payment_hash);
             }
+            Verdict::PaymentRejected { method, .. } => rec.method = Some(*method),
             Verdict::Session(s) => {
                 rec.method = Some(Method::L402);
                 rec.token_id = Some(s.token_id);

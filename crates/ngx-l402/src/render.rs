@@ -20,6 +20,7 @@ pub const REASON_HEADER: &str = "X-L402-Reason";
 pub const USES_REMAINING_HEADER: &str = "X-L402-Uses-Remaining";
 
 pub const PAYMENT_REQUIRED: ngx_int_t = 402;
+pub const BAD_REQUEST: ngx_int_t = 400;
 pub const FORBIDDEN: ngx_int_t = 403;
 pub const TOO_MANY_REQUESTS: ngx_int_t = 429;
 pub const INTERNAL_ERROR: ngx_int_t = 500;
@@ -94,6 +95,12 @@ unsafe fn http(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t {
                 SERVICE_UNAVAILABLE
             }
             Verdict::Internal => INTERNAL_ERROR,
+            Verdict::PaymentRejected { reason, .. } => {
+                // NUT-24: 400 with the reason in X-Cashu-Reason (and ours, as on every refusal).
+                add_header_out(r, l402_gate::method::cashu::REASON_HEADER, reason.text().as_bytes());
+                no_store_with(r, None, Some(reason.text()));
+                BAD_REQUEST
+            }
             Verdict::Preflight { allowed: true } => cors::preflight(r),
             Verdict::Preflight { allowed: false } => FORBIDDEN,
             // Answered in `render` (the payment page's cookie).

@@ -7,6 +7,7 @@
 //! [`crate::Io`] (executed by the adapter), and its branch in the machine's `start` and
 //! challenge. The L402 module is not touched.
 
+pub mod cashu;
 pub mod l402;
 
 /// A payment method (`$l402_method`).
@@ -14,12 +15,15 @@ pub mod l402;
 pub enum Method {
     /// Lightning: macaroon + preimage (bLIP-26 / the L402 protocol specification).
     L402,
+    /// Cashu ecash (NUT-24).
+    Cashu,
 }
 
 impl Method {
     pub fn text(&self) -> &'static str {
         match self {
             Method::L402 => "l402",
+            Method::Cashu => "cashu",
         }
     }
 }

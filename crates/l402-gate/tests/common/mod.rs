@@ -154,6 +154,7 @@ pub fn policy() -> Policy<'static> {
         legacy_lsat: false,
         dry_run: false,
         cors: None,
+        cashu: None,
     }
 }
 
@@ -170,6 +171,7 @@ pub fn rate(count: u32) -> Rate {
 pub struct Req {
     pub authorization: Option<Vec<u8>>,
     pub hex_macaroon: Option<Vec<u8>>,
+    pub x_cashu: Option<Vec<u8>>,
     pub price: PriceFact,
     pub claimed: Option<[u8; 16]>,
     pub already_challenged: bool,
@@ -184,6 +186,7 @@ impl Default for Req {
         Req {
             authorization: None,
             hex_macaroon: None,
+            x_cashu: None,
             price: PriceFact::Msat(PRICE),
             claimed: None,
             already_challenged: false,
@@ -219,6 +222,7 @@ impl Req {
             carriers: l402_gate::Carriers {
                 authorization: self.authorization.as_deref(),
                 hex_macaroon: self.hex_macaroon.as_deref(),
+                x_cashu: self.x_cashu.as_deref(),
             },
             client_addr: CLIENT,
             path: PATH.as_bytes(),
@@ -280,6 +284,10 @@ pub fn io_kind(io: &Io) -> &'static str {
         Io::Price { .. } => "price",
         Io::Lookup { .. } => "lookup",
         Io::Invoice { .. } => "invoice",
+        Io::CashuVerify { .. } => "cashu_verify",
+        Io::CashuStore { .. } => "cashu_store",
+        Io::SpendProofs { .. } => "spend",
+        Io::CashuReceive { .. } => "cashu_receive",
     }
 }
 
@@ -290,6 +298,10 @@ pub fn result_kind(r: &IoResult) -> &'static str {
         IoResult::Price(_) => "price",
         IoResult::Lookup(_) => "lookup",
         IoResult::Invoice(_) => "invoice",
+        IoResult::CashuVerify(_) => "cashu_verify",
+        IoResult::CashuStore(_) => "cashu_store",
+        IoResult::SpendProofs(_) => "spend",
+        IoResult::CashuReceive(_) => "cashu_receive",
     }
 }
 
@@ -366,6 +378,15 @@ pub struct World {
     pub bolt12: bool,
     /// The backend's own lookup reference handed out with each invoice (an LNURL verify URL).
     pub lookup: Option<Vec<u8>>,
+    /// Cashu: what the offline verification says (`None`: accept every proof).
+    pub cashu_verdict: Option<l402_cashu::Refusal>,
+    /// Cashu: proofs stored, and proofs spent (by `Y`).
+    pub stored: Vec<[u8; 33]>,
+    pub spent: std::collections::HashSet<[u8; 33]>,
+    pub cashu_store_down: bool,
+    /// Cashu standard mode: what the mint says of a swap.
+    pub mint_answer: Option<l402_gate::CashuRejected>,
+    pub mint_down: bool,
     /// Invoices made: (payment hash, preimage).
     pub invoices: Vec<([u8; 32], [u8; 32])>,
     /// Seed of the next invoice (`preimage_of`, `nonce_of`).
@@ -389,6 +410,12 @@ impl Default for World {
             lookup: None,
             invoices: Vec::new(),
             next_seed: 100,
+            cashu_verdict: None,
+            stored: Vec::new(),
+            spent: std::collections::HashSet::new(),
+            cashu_store_down: false,
+            mint_answer: None,
+            mint_down: false,
         }
     }
 }
@@ -426,6 +453,37 @@ impl World {
                 Err(failure(Cause::BackendTimeout, "l402: test: backend down"))
             } else {
                 Ok(self.invoice())
+            }),
+            Io::CashuVerify { token, .. } => IoResult::CashuVerify(Ok(match self.cashu_verdict {
+                Some(r) => Err(r),
+                None => Ok(l402_cashu::Accepted {
+                    ys: token.proofs.iter().map(|p| l402_cashu::proof_y(&p.secret).unwrap()).collect(),
+                    amount: token.amount(),
+                    fee: 0,
+                    mint: token.mint.clone(),
+                }),
+            })),
+            Io::CashuStore { ys, .. } => IoResult::CashuStore(if self.cashu_store_down {
+                Err(failure(Cause::Store, "l402: test: proof store down"))
+            } else {
+                self.stored.extend(ys.iter().filter(|y| !self.stored.contains(y)).copied().collect::<Vec<_>>());
+                Ok(())
+            }),
+            Io::SpendProofs { ys, .. } => IoResult::SpendProofs(if self.store_down {
+                Err(failure(Cause::Store, "l402: test: usage store down"))
+            } else if let Some(index) = ys.iter().position(|y| self.spent.contains(y)) {
+                Ok(l402_usage::SpendOutcome::AlreadySpent { index })
+            } else {
+                self.spent.extend(ys.iter().copied());
+                Ok(l402_usage::SpendOutcome::Spent)
+            }),
+            Io::CashuReceive { token, .. } => IoResult::CashuReceive(if self.mint_down {
+                Err(failure(Cause::Mint, "l402: test: mint unreachable"))
+            } else {
+                Ok(match self.mint_answer {
+                    Some(r) => Err(r),
+                    None => Ok(token.amount()),
+                })
             }),
         }
     }
@@ -504,3 +562,33 @@ pub fn memo() -> l402_gate::method::l402::Memo {
 pub fn services(list_service: &str) -> Vec<u8> {
     services_predicate(list_service, 0)
 }
+
+/// A Cashu token of `amounts` (sat) from `mint`, its secrets made from `seed`: parsed by the
+/// gate, never verified here (the executor's answer is scripted).
+pub fn cashu_token(mint: &str, amounts: &[u64], seed: u8) -> String {
+    let proofs = amounts
+        .iter()
+        .enumerate()
+        .map(|(i, &amount)| l402_cashu::Proof {
+            keyset_id: l402_cashu::KeysetId::from_hex("009a1f293253e41e").unwrap(),
+            amount,
+            secret: format!("secret-{seed}-{i}"),
+            // Any valid point will do (the generator): the signature is not checked here.
+            c: hex_decode_33("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"),
+            dleq: None,
+            witness: None,
+        })
+        .collect();
+    let token = l402_cashu::Token { mint: mint.to_owned(), unit: "sat".to_owned(), memo: None, proofs };
+    l402_cashu::encode_v4(&token)
+}
+
+fn hex_decode_33(s: &str) -> [u8; 33] {
+    let mut out = [0u8; 33];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+    }
+    out
+}
+
+pub const MINT: &str = "https://mint.example";

@@ -24,6 +24,22 @@ impl RedisClaim {
     }
 }
 
+/// A Cashu token's proofs marked spent in Redis, all or none (every instance).
+pub struct RedisSpend {
+    pub store: RedisStore,
+    pub ys: Vec<[u8; 33]>,
+    pub expires_at: Option<u64>,
+}
+
+impl RedisSpend {
+    pub async fn run(self) -> Done {
+        let result = self.store.spend_all(&self.ys, self.expires_at).await.map_err(|e| {
+            store_failure(&e, format!("l402: cannot record a Cashu payment in Redis: {e}; answering 503"))
+        });
+        (IoResult::SpendProofs(result), Vec::new())
+    }
+}
+
 /// One invoice-creation rate check.
 pub struct RedisRate {
     pub store: RedisStore,

@@ -20,7 +20,7 @@ mod price;
 use std::cell::RefCell;
 use std::future::Future;
 
-pub use claim::{RedisClaim, RedisRate};
+pub use claim::{RedisClaim, RedisRate, RedisSpend};
 pub use invoice::InvoiceJob;
 pub use lookup::LookupJob;
 pub use price::{RedisPrice, WorkerPrices};

@@ -92,6 +92,7 @@ pub fn decision(policy: &Policy<'_>, verdict: &Verdict, repeat: bool) {
                 add(c::REFUSALS, &[service, ("reason", reason.label())], 1);
             }
         }
+        Verdict::PaymentRejected { reason, .. } => add(c::REFUSALS, &[service, ("reason", reason.label())], 1),
         Verdict::Pending { .. } => add(c::PENDING_ANSWERS, &[service], 1),
         Verdict::RateLimited { .. } => add(c::RATE_LIMITED, &[service], 1),
         Verdict::Unavailable { cause, .. } => add(c::UNAVAILABLE, &[service, ("cause", cause.label())], 1),
