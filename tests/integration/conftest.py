@@ -90,7 +90,9 @@ http {{
         self.env = dict(os.environ)
         for k in ("ROOT_KEY", "LN_CLIENT_TYPE", "REDIS_URL", "LND_ADDRESS", "MACAROON_FILE_PATH",
                   "CERT_FILE_PATH", "CLN_LIGHTNING_RPC_FILE_PATH", "ECLAIR_ADDRESS",
-                  "ECLAIR_PASSWORD", "BOLT12_OFFER", "LNURL_ADDRESS", "LNURL_NETWORK", "NWC_URI"):
+                  "ECLAIR_PASSWORD", "BOLT12_OFFER", "LNURL_ADDRESS", "LNURL_NETWORK", "NWC_URI",
+                  "CASHU_ECASH_SUPPORT", "CASHU_P2PK_MODE", "CASHU_P2PK_PRIVATE_KEY",
+                  "CASHU_WHITELISTED_MINTS", "CASHU_DB_PATH", "CASHU_WALLET_SECRET"):
             self.env.pop(k, None)
         self.env.update(env or {})
         self.proc = None

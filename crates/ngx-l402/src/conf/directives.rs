@@ -16,6 +16,7 @@ use ngx::ngx_string;
 
 use l402_usage::{Rate, UsePolicy};
 
+use super::cashu::{allow_http as cashu_allow_http, db as cashu_db, key_file as cashu_key_file, lock_window as cashu_lock_window, mints as cashu_mints, mode as cashu_mode};
 use super::{ComplexValue, LocConf, MainConf, Price, MAX_AMOUNT_MSAT};
 use crate::backends;
 use crate::ffi::{conf_args, conf_error, parse_time, CONF_OK};
@@ -68,8 +69,15 @@ const CORE: [ngx_command_t; CORE_LEN] = [
     command!("l402_realm", HTTP_ANY | NGX_CONF_TAKE1, set_service, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_log_format", HTTP_ANY | NGX_CONF_TAKE1, set_log_format, NGX_HTTP_LOC_CONF_OFFSET),
     command!("l402_query_credential", HTTP_ANY | NGX_CONF_TAKE1, set_query_credential, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_cashu", HTTP_ANY | NGX_CONF_FLAG, set_cashu, NGX_HTTP_LOC_CONF_OFFSET),
+    command!("l402_cashu_mints", NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_cashu_mints, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_cashu_mode", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_cashu_mode, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_cashu_p2pk_key_file", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_cashu_key_file, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_cashu_db", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_cashu_db, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_cashu_lock_window", NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_cashu_lock_window, NGX_HTTP_MAIN_CONF_OFFSET),
+    command!("l402_cashu_allow_http", NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, set_cashu_allow_http, NGX_HTTP_MAIN_CONF_OFFSET),
 ];
-const CORE_LEN: usize = 30;
+const CORE_LEN: usize = 37;
 const LEN: usize = CORE_LEN + backends::directive_count() + 1;
 
 /// Every directive of the module: [`CORE`], then each backend entry's directives (context
@@ -178,6 +186,13 @@ handler!(set_backend, MainConf, backend);
 handler!(set_backend_timeout, MainConf, backend_timeout);
 handler!(set_auto_detect, LocConf, auto_detect);
 handler!(set_payment_html, LocConf, payment_html);
+handler!(set_cashu, LocConf, cashu_flag);
+handler!(set_cashu_mints, MainConf, cashu_mints);
+handler!(set_cashu_mode, MainConf, cashu_mode);
+handler!(set_cashu_key_file, MainConf, cashu_key_file);
+handler!(set_cashu_db, MainConf, cashu_db);
+handler!(set_cashu_lock_window, MainConf, cashu_lock_window);
+handler!(set_cashu_allow_http, MainConf, cashu_allow_http);
 handler!(set_dry_run, LocConf, dry_run);
 handler!(set_legacy_lsat, MainConf, legacy_lsat);
 handler!(set_max_pending, MainConf, max_pending);
@@ -191,12 +206,12 @@ handler!(set_usage_zone, MainConf, usage_zone);
 handler!(set_redis, MainConf, redis);
 handler!(set_lnurl_addr, LocConf, lnurl_addr);
 
-fn arg(args: &[ngx_str_t]) -> Result<&str, String> {
+pub(super) fn arg(args: &[ngx_str_t]) -> Result<&str, String> {
     let a = args.first().ok_or("needs a value")?;
     std::str::from_utf8(a.as_bytes()).map_err(|_| "has a value that is not valid UTF-8".into())
 }
 
-fn once<T>(slot: &mut Option<T>, value: T) -> Result<(), String> {
+pub(super) fn once<T>(slot: &mut Option<T>, value: T) -> Result<(), String> {
     if slot.is_some() {
         return Err("is duplicate".into());
     }
@@ -204,7 +219,7 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Result<(), String> {
     Ok(())
 }
 
-fn on_off(v: &str) -> Result<bool, String> {
+pub(super) fn on_off(v: &str) -> Result<bool, String> {
     match v.to_ascii_lowercase().as_str() {
         "on" => Ok(true),
         "off" => Ok(false),
@@ -213,7 +228,7 @@ fn on_off(v: &str) -> Result<bool, String> {
 }
 
 /// A value echoed back in an error: printable, bounded. Never used for key material.
-fn shown(v: &str) -> String {
+pub(super) fn shown(v: &str) -> String {
     v.chars().take(64).map(|c| if c.is_ascii_graphic() { c } else { '?' }).collect()
 }
 
@@ -477,6 +492,11 @@ fn lnurl_addr(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Resu
     let v = arg(args)?;
     l402_lnurl::Payee::parse(v, true).map_err(|e| format!("payee {e}"))?;
     once(&mut lcf.lnurl_addr, std::sync::Arc::from(v.trim()))
+}
+
+fn cashu_flag(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {
+    let on = on_off(arg(args)?)?;
+    once(&mut lcf.cashu, on)
 }
 
 fn payment_html(_: *mut ngx_conf_t, lcf: &mut LocConf, args: &[ngx_str_t]) -> Result<(), String> {

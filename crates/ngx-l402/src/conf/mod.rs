@@ -3,6 +3,7 @@
 //!
 //! Everything here is validated at parse time; a worker only ever sees values that work.
 
+pub mod cashu;
 pub mod directives;
 pub mod env;
 mod resolve;
@@ -65,6 +66,8 @@ pub struct MainConf {
     pub manifest_used: bool,
     /// The metrics zone, declared in postconfiguration when the module is used.
     pub metrics: Option<crate::metrics::MetricsZone>,
+    /// `l402_cashu_*` as written.
+    pub cashu: cashu::CashuDirectives,
     /// Filled by [`resolve_main`] in postconfiguration when L402 is used at all.
     pub settings: Option<Arc<Settings>>,
 }
@@ -82,6 +85,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// What every LNURL payee of the block shares (the `lnurl` backend and `l402_lnurl_addr`).
     pub lnurl: backends::lnurl::Shared,
+    /// Cashu ecash, when configured (`conf/cashu.rs`).
+    pub cashu: Option<cashu::CashuSettings>,
 }
 
 impl Settings {
@@ -162,6 +167,8 @@ pub struct LocConf {
     pub log_json: Option<bool>,
     /// `l402_cors_origins`: browsers of these origins may call the location.
     pub cors: Option<Arc<l402_gate::CorsOrigins>>,
+    /// `l402_cashu`: Cashu is accepted here too (default on where Cashu is configured).
+    pub cashu: Option<bool>,
     /// `l402_payment_html`: browsers get the 402 as a payment page, and the page's cookie is a
     /// credential here (docs/payment-page.md).
     pub payment_html: Option<bool>,
@@ -201,6 +208,9 @@ impl LocConf {
     }
     pub fn payment_html(&self) -> bool {
         self.payment_html.unwrap_or(false)
+    }
+    pub fn cashu(&self) -> bool {
+        self.cashu.unwrap_or(true)
     }
     pub fn dry_run(&self) -> bool {
         self.dry_run.unwrap_or(false)
@@ -247,6 +257,9 @@ impl ngx::http::Merge for LocConf {
         }
         if self.payment_html.is_none() {
             self.payment_html = prev.payment_html;
+        }
+        if self.cashu.is_none() {
+            self.cashu = prev.cashu;
         }
         if self.auto_detect.is_none() {
             self.auto_detect = prev.auto_detect;

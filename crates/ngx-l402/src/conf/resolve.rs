@@ -42,6 +42,7 @@ pub fn resolve_main(mcf: &MainConf) -> Result<Option<Settings>, String> {
         legacy_lsat: mcf.legacy_lsat.unwrap_or(true),
         max_pending: mcf.max_pending.unwrap_or(DEFAULT_MAX_PENDING),
         lnurl,
+        cashu: super::cashu::resolve(&mcf.cashu)?,
     }))
 }
 
