@@ -1,0 +1,1 @@
+//! Cashu mint client.
