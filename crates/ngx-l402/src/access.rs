@@ -58,7 +58,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         // An internal redirect (index, try_files) back into the location that admitted this
         // request: the decision would be the same (same policy, fixed price, same credential
         // bytes, the use already claimed), so it stands.
-        if (*r).internal() != 0 && readmits(r, lcf) {
+        if (*r).internal() != 0 && crate::readmit::holds(r, lcf) {
             return crate::ffi::NGX_OK;
         }
         let Some(settings) = Module::main_conf(&*r).and_then(|m| m.settings.as_deref()) else {
@@ -66,7 +66,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             return render::INTERNAL_ERROR;
         };
         let policy = extract::policy(r, lcf, settings);
-        let facts = extract::facts(r, lcf);
+        let facts = extract::facts(r, lcf, policy.cashu.is_some());
         let step = match ctx::get(r, Module::module()) {
             None => with_env(settings, |env| l402_gate::start(env, &policy, &facts)),
             Some(ctx) => match std::mem::replace(&mut ctx.state, State::Finished) {
@@ -215,7 +215,7 @@ unsafe fn finish(
         }
         crate::metrics::count::decision(policy, verdict, repeat);
         if let Some(mut rec) = Record::of(verdict, policy.service) {
-            rec.readmit = readmit_of(r, lcf, policy, verdict);
+            rec.readmit = crate::readmit::of(r, lcf, policy, verdict);
             match earlier {
                 Some(earlier) => {
                     // An internal redirect admitted the use this request already claimed: the
@@ -234,43 +234,6 @@ unsafe fn finish(
         // CORS headers only for an origin on the location's allow-list (Fetch, "CORS protocol").
         let cors_origin = policy.cors.and_then(|c| crate::ffi::header_in(r, "Origin").filter(|o| c.allows(o)));
         render::render(r, policy, verdict, cors_origin)
-    }
-}
-
-/// What a repeated run of this admission must match ([`readmits`]); `None` when a repeat must be
-/// decided again: a price from a variable or the store (it may depend on the new URI), a dry
-/// run, a credential that did not come from the `Authorization` header.
-unsafe fn readmit_of(
-    r: *mut ngx_http_request_t,
-    lcf: &LocConf,
-    policy: &Policy<'_>,
-    verdict: &Verdict,
-) -> Option<record::Readmit> {
-    let Verdict::Admitted(a) = verdict else { return None };
-    let fixed = matches!(lcf.price(), crate::conf::Price::Fixed(_));
-    if !fixed || policy.dry_run || (policy.store == l402_gate::Store::Redis && policy.store_price) {
-        return None;
-    }
-    // SAFETY: live request; the header element belongs to it.
-    let auth = unsafe { (*r).headers_in.authorization.as_ref() }?;
-    Some(record::Readmit {
-        lcf: std::ptr::from_ref(lcf),
-        authorization: (auth.value.data.cast_const(), auth.value.len),
-        valid_until: a.valid_until,
-    })
-}
-
-/// Whether the request was admitted by this location before an internal redirect, with the
-/// same credential, and that admission still holds.
-unsafe fn readmits(r: *mut ngx_http_request_t, lcf: &LocConf) -> bool {
-    // SAFETY: live request on the main thread.
-    unsafe {
-        let Some(ra) = record::get(r).and_then(|rec| rec.readmit) else { return false };
-        let Some(auth) = (*r).headers_in.authorization.as_ref() else { return false };
-        let now = extract::now_ms() / 1_000;
-        ra.lcf == std::ptr::from_ref(lcf)
-            && ra.authorization == (auth.value.data.cast_const(), auth.value.len)
-            && ra.valid_until.is_none_or(|t| now < t)
     }
 }
 

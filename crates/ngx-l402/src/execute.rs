@@ -74,10 +74,24 @@ pub unsafe fn run(settings: &Settings, lcf: &LocConf, io: Io) -> Executed {
             },
             StoreSettings::None => Executed::Now(IoResult::SpendProofs(Err(no_store()))),
         },
-        // No location enables Cashu until its executor lands (docs/architecture.md): answered
-        // as unavailable, never admitted.
-        Io::CashuVerify { .. } => Executed::Now(IoResult::CashuVerify(Err(no_cashu()))),
-        Io::CashuStore { .. } => Executed::Now(IoResult::CashuStore(Err(no_cashu()))),
+        Io::CashuVerify { token, price_msat } => match (crate::cashu::worker(), &settings.cashu) {
+            (Some(w), Some(c)) => later(
+                crate::cashu::VerifyJob {
+                    keys: w.keys,
+                    policy: Arc::clone(&c.policy),
+                    token,
+                    price_msat,
+                    now: crate::extract::now_ms() / 1_000,
+                }
+                .run(),
+            ),
+            _ => Executed::Now(IoResult::CashuVerify(Err(no_cashu()))),
+        },
+        Io::CashuStore { token, ys } => match crate::cashu::worker() {
+            Some(w) => later(crate::cashu::StoreJob { store: w.store, token, ys, tenant: lcf.lnurl_addr.clone() }.run()),
+            None => Executed::Now(IoResult::CashuStore(Err(no_cashu()))),
+        },
+        // Standard mode is refused at `nginx -t` (conf/cashu.rs).
         Io::CashuReceive { .. } => Executed::Now(IoResult::CashuReceive(Err(no_cashu()))),
         Io::RateCheck { key, rate, now_ms } => match &settings.store {
             // SAFETY: as above.
@@ -179,7 +193,7 @@ fn no_cashu() -> Failure {
     Failure {
         cause: Cause::Mint,
         retry_after: RETRY_NO_STORE,
-        log: "l402: Cashu payments are not executed by this build".to_owned(),
+        log: "l402: Cashu is not running in this worker".to_owned(),
     }
 }
 

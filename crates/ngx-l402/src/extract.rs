@@ -35,7 +35,7 @@ pub unsafe fn policy<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf, settings:
         legacy_lsat: settings.legacy_lsat,
         dry_run: lcf.dry_run(),
         cors: lcf.cors.as_deref(),
-        cashu: None,
+        cashu: settings.cashu.as_ref().filter(|_| lcf.cashu()).map(|c| &*c.policy),
     }
 }
 
@@ -43,7 +43,7 @@ pub unsafe fn policy<'a>(r: *mut ngx_http_request_t, lcf: &'a LocConf, settings:
 ///
 /// # Safety
 /// `r` is a live request on the main thread; the facts borrow its memory.
-pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> {
+pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf, cashu: bool) -> Facts<'a> {
     // SAFETY: forwarded contract; header storage, `uri` and `addr_text` belong to the request.
     unsafe {
         let auth = (*r).headers_in.authorization;
@@ -62,13 +62,15 @@ pub unsafe fn facts<'a>(r: *mut ngx_http_request_t, lcf: &LocConf) -> Facts<'a> 
             HEX_MACAROON_HEADERS.iter().find_map(|name| crate::ffi::header_in(r, name))
         };
         let internal = (*r).internal() != 0;
+        // The Cashu carrier only where Cashu is taken (no header walk otherwise).
+        let x_cashu = if cashu { crate::ffi::header_in(r, l402_gate::method::cashu::HEADER) } else { None };
         // CORS facts only where an allow-list is configured (no header walk otherwise).
         let origin = lcf.cors.as_ref().and_then(|_| crate::ffi::header_in(r, "Origin"));
         let preflight = origin.is_some()
             && (*r).method == ngx::ffi::NGX_HTTP_OPTIONS as usize
             && crate::ffi::header_in(r, "Access-Control-Request-Method").is_some();
         Facts {
-            carriers: Carriers { authorization, hex_macaroon, x_cashu: None },
+            carriers: Carriers { authorization, hex_macaroon, x_cashu },
             origin,
             preflight,
             session: crate::page::is_session_request(r, lcf),

@@ -22,6 +22,7 @@
 mod access;
 mod backends;
 mod bridge;
+mod cashu;
 mod conf;
 mod cors;
 mod ctx;
@@ -38,6 +39,7 @@ mod page;
 mod metrics;
 mod payees;
 mod pitfalls;
+mod readmit;
 mod record;
 mod render;
 mod respond;

@@ -21,18 +21,8 @@ pub struct Record {
     pub payment_hash: Option<[u8; 32]>,
     pub uses_left: Option<u32>,
     /// Set when this admission holds again, unchanged, if an internal redirect brings the
-    /// request back into the same location (`access.rs` `readmits`).
-    pub readmit: Option<Readmit>,
-}
-
-/// What a repeated admission must match: the same location conf (so the same policy and a
-/// fixed price), the same `Authorization` header element (the credential bytes nginx keeps for
-/// the request), and a credential still unexpired.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Readmit {
-    pub lcf: *const crate::conf::LocConf,
-    pub authorization: (*const u8, usize),
-    pub valid_until: Option<u64>,
+    /// request back into the same location (`readmit.rs`).
+    pub readmit: Option<crate::readmit::Readmit>,
 }
 
 impl Record {

@@ -118,6 +118,11 @@ unsafe fn start(cycle: *mut ngx_cycle_t) {
         return;
     }
     start_backend_early();
+    if let Some(cashu) = &settings.cashu {
+        if let Err(e) = crate::cashu::start(cashu) {
+            ngx::ngx_log_error!(NGX_LOG_ERR, log, "l402: {}; Cashu payments will answer 503", e);
+        }
+    }
 }
 
 /// Starts the backend (its `start` hook: a connection, a subscription) when the worker starts
@@ -182,6 +187,7 @@ pub unsafe extern "C" fn exit_process(_cycle: *mut ngx_cycle_t) {
         if let Some(backend) = &backend {
             stop_backend(backend);
         }
+        crate::cashu::stop();
         bridge::stop();
         drop(backend);
 

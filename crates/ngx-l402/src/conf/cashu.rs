@@ -155,15 +155,10 @@ fn read_key_file(path: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("l402_cashu_p2pk_key_file \"{shown_path}\": {e}"))
 }
 
-/// The proof store's directory exists and is a directory (the worker user writes there; the
-/// store checks the file itself when it opens it).
+/// The proof store can be created and written where it is configured (`l402-cashu-store`
+/// `check_path`: its directory writable, the file, if there, a regular file).
 fn check_db_dir(db: &std::path::Path) -> Result<(), String> {
-    let dir = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(format!("l402_cashu_db \"{}\": \"{}\" is not a directory", db.display(), dir.display())),
-        Err(e) => Err(format!("l402_cashu_db \"{}\": directory \"{}\": {e}", db.display(), dir.display())),
-    }
+    l402_cashu_store::check_path(db).map_err(|e| format!("l402_cashu_db: {e}"))
 }
 
 /// `l402_cashu_mints url …`
