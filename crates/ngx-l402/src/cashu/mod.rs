@@ -70,16 +70,17 @@ pub fn start(settings: &CashuSettings) -> Result<(), String> {
         }
         for mint in &mints {
             match keys.refresh(mint).await {
-                Ok(()) => match keys.get(mint) {
-                    l402_cashu_mint::Keys::Ready(snap) => match snap.info.check_p2pk() {
-                        Ok(()) => sink.log(NGX_LOG_INFO, format!("l402: Cashu mint {mint}: keysets loaded")),
-                        Err(e) => sink.log(
-                            NGX_LOG_ERR,
-                            format!("l402: Cashu mint {mint} cannot be used in P2PK mode: {e}; its tokens are refused"),
-                        ),
-                    },
-                    _ => {}
-                },
+                Ok(()) => {
+                    if let l402_cashu_mint::Keys::Ready(snap) = keys.get(mint) {
+                        match snap.info.check_p2pk() {
+                            Ok(()) => sink.log(NGX_LOG_INFO, format!("l402: Cashu mint {mint}: keysets loaded")),
+                            Err(e) => sink.log(
+                                NGX_LOG_ERR,
+                                format!("l402: Cashu mint {mint} cannot be used in P2PK mode: {e}; its tokens are refused"),
+                            ),
+                        }
+                    }
+                }
                 Err(e) => sink.log(
                     NGX_LOG_ERR,
                     format!("l402: Cashu mint {mint}: keysets not loaded ({e}); retried in the background, its tokens get 503 until then"),
