@@ -92,12 +92,41 @@ unsafe fn query_credential<'a>(r: *mut ngx_http_request_t, name: &str) -> Option
     // SAFETY: live request; the copy is in its pool.
     unsafe {
         let value = l402_core::credential::query::as_authorization((*r).args.as_bytes(), name.as_bytes())?;
-        let p = ngx::ffi::ngx_pnalloc((*r).pool, value.len()).cast::<u8>();
+        redact_request_line(r, name);
+        pool_copy(r, &value)
+    }
+}
+
+/// The request line without the credential: nginx puts `$request` (this line) in every error
+/// log line about the request and in the default access log format.
+unsafe fn redact_request_line(r: *mut ngx_http_request_t, name: &str) {
+    // SAFETY: live request; the new line is in its pool and lives as long as the request.
+    unsafe {
+        let line = (*r).request_line.as_bytes();
+        let (Some(first), Some(last)) = (line.iter().position(|&b| b == b' '), line.iter().rposition(|&b| b == b' ')) else {
+            return;
+        };
+        if last <= first {
+            return;
+        }
+        let uri = l402_core::credential::query::redact(&line[first + 1..last], name.as_bytes());
+        let redacted = [&line[..=first], &uri[..], &line[last..]].concat();
+        if let Some(copy) = pool_copy(r, &redacted) {
+            (*r).request_line = ngx::ffi::ngx_str_t { len: copy.len(), data: copy.as_ptr().cast_mut() };
+        }
+    }
+}
+
+/// `bytes` copied into the request pool.
+unsafe fn pool_copy<'a>(r: *mut ngx_http_request_t, bytes: &[u8]) -> Option<&'a [u8]> {
+    // SAFETY: live request; the pool outlives every borrow of the request.
+    unsafe {
+        let p = ngx::ffi::ngx_pnalloc((*r).pool, bytes.len()).cast::<u8>();
         if p.is_null() {
             return None;
         }
-        std::ptr::copy_nonoverlapping(value.as_ptr(), p, value.len());
-        Some(std::slice::from_raw_parts(p, value.len()))
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+        Some(std::slice::from_raw_parts(p, bytes.len()))
     }
 }
 

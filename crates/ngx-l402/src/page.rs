@@ -140,9 +140,12 @@ pub unsafe fn challenge(r: *mut ngx_http_request_t, policy: &Policy<'_>, c: &Cha
 pub unsafe fn session(r: *mut ngx_http_request_t, policy: &Policy<'_>, s: &Session) -> ngx_int_t {
     // SAFETY: forwarded contract.
     unsafe {
+        // The cookie keeps exactly the credential the decision checked: the L402 value of
+        // `Authorization` (a credential proven from another carrier is not kept).
         let auth = (*r).headers_in.authorization;
         let credential = (!auth.is_null())
             .then(|| (*auth).value.as_bytes())
+            .filter(|v| l402_core::credential::is_l402_scheme(v))
             .and_then(|v| v.iter().position(|&b| b == b' ').map(|i| v[i + 1..].trim_ascii()));
         let Some(credential) = credential else {
             return BAD_REQUEST;

@@ -113,8 +113,11 @@ unsafe fn http(r: *mut ngx_http_request_t, verdict: &Verdict) -> ngx_int_t {
 unsafe fn is_grpc(r: *mut ngx_http_request_t) -> bool {
     // SAFETY: live request; the header element belongs to it.
     unsafe {
+        // gRPC runs over HTTP/2 only; a "gRPC" request over HTTP/1.x gets the plain answer.
         let ct = (*r).headers_in.content_type;
-        !ct.is_null() && l402_gate::grpc::is_grpc((*ct).value.as_bytes())
+        (*r).http_version >= ngx::ffi::NGX_HTTP_VERSION_20 as usize
+            && !ct.is_null()
+            && l402_gate::grpc::is_grpc((*ct).value.as_bytes())
     }
 }
 
@@ -128,6 +131,10 @@ unsafe fn grpc_trailers_only(r: *mut ngx_http_request_t, status: u32, message: &
         let code = Decimal::new(u64::from(status));
         if !add_header_out(r, "grpc-status", code.as_bytes()) || !add_header_out(r, "grpc-message", message.as_bytes()) {
             return INTERNAL_ERROR;
+        }
+        // The call's body is not read: discarded, so nothing of it is taken for another request.
+        if ngx::ffi::ngx_http_discard_request_body(r) != NGX_OK {
+            (*r).set_keepalive(0);
         }
         let ho = &mut (*r).headers_out;
         ho.status = 200;
