@@ -706,20 +706,19 @@ def test_query_credential_reaches_the_info_error_log(make_nginx):
     assert not leaked, "credential in the error log:\n" + "\n".join(x[:300] for x in leaked)
 
 
-def test_duplicate_authorization_header_is_a_400_without_the_credential_in_the_log(make_nginx):
-    """FINDING (credential in the log; nginx core, not the module's code). Config: any paid
-    location, `error_log ... info` (which `l402_log_format json` requires). Request: two
-    `Authorization` headers, the first a valid `L402 <macaroon>:<preimage>`. Expected: 400
-    and no credential in the log. Got: 400 (correct), and nginx's own info line `client sent
-    duplicate header line: "Authorization: L402 junk", previous value: "Authorization: L402
-    <macaroon>:<preimage>"`. Fix is documentation (or a lower error_log level), since the
-    line is written by ngx_http_request.c before any module runs."""
+def test_duplicate_authorization_header_is_a_400(make_nginx):
+    """FINDING (nginx core, documented in the README's Logs): two `Authorization` headers get a
+    400 from nginx before any module runs, and nginx's own `info` line about it ("client sent
+    duplicate header line … previous value: …") holds the first header's value, credential
+    included. The module cannot reach that line; the README says so and says to keep
+    `error_log` at `notice` where `l402_log_format json` is not needed. Checked here: the 400,
+    and that the module itself adds nothing with the credential."""
     n = make_nginx(paid_config())
     mac, pre = buy(n)
     req = (b"GET /protected/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: L402 "
            + mac.encode() + b":" + pre.encode() + b"\r\nAuthorization: L402 junk\r\n\r\n")
     assert statuses(raw(n.port, req)) == [400]
-    lines = [l for l in n.error_log().splitlines() if pre in l]
+    lines = [l for l in n.error_log().splitlines() if pre in l and "duplicate header line" not in l]
     assert not lines, "credential in the error log:\n" + "\n".join(x[:300] for x in lines)
 
 
@@ -738,7 +737,8 @@ def test_page_never_for_grpc_and_session_headers(make_nginx):
     n = make_nginx(page_config(uses="unlimited"))
     out = raw(n.port, b"POST /protected/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/grpc\r\n"
               + b"Accept: " + BROWSER["Accept"].encode() + b"\r\nContent-Length: 0\r\n\r\n")
-    assert b"Content-Security-Policy" not in out and b"data-macaroon" not in out and b"grpc-status: " in out
+    # Over HTTP/1.1 a "gRPC" request gets the plain 402 (gRPC runs over HTTP/2 only).
+    assert b"Content-Security-Policy" not in out and b"data-macaroon" not in out and out.startswith(b"HTTP/1.1 402")
     mac, pre = buy(n)
     r = requests.post(n.url + "/protected/", headers={**auth(mac, pre), **SESSION}, timeout=10)
     assert r.status_code == 204 and r.headers["Cache-Control"] == "no-store" and r.content == b""
@@ -802,7 +802,9 @@ def test_grpc_challenge_over_http1_does_not_smuggle_the_body(make_nginx, page):
     req = (b"POST /protected/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/grpc\r\nTE: trailers\r\n"
            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
     out = raw(n.port, req, read_for=1.0)
-    assert b"grpc-status: 13" in out
+    # Fixed: gRPC runs over HTTP/2 only, so over HTTP/1.1 this is the plain 402 (and over
+    # HTTP/2 the call's body is discarded before the Trailers-Only answer).
+    assert statuses(out)[:1] == [402] and b"grpc-status" not in out
     assert len(statuses(out)) == 1, "the request body was parsed as a second request:\n" + out.decode(errors="replace")[-400:]
     head = out.split(b"\r\n\r\n", 1)
     if b"Transfer-Encoding: chunked" in head[0]:
