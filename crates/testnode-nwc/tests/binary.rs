@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use l402_backend::conformance::{self, sample_request, GarbageKind, Mode, PeerControl};
 use l402_backend::{Backend, BackendError, BoxFuture, Invoice, Settlement};
-use l402_nwc::{NwcBackend, NwcConfig};
+use l402_nwc::{BreakerSettings, NwcBackend, NwcConfig};
 use testnode_nwc::relay::{TestRelay, RELAY_ENV};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -133,7 +133,10 @@ fn assert_kind<T: std::fmt::Debug>(what: &str, got: Result<T, BackendError>, kin
 async fn binary_serves_the_backend_and_obeys_its_control_endpoint() {
     let Some(relay) = relay().await else { return };
     let mut wallet = start_wallet(&relay).await;
-    let config = NwcConfig::parse(&wallet.uri).unwrap().with_timeout(TIMEOUT);
+    // No cool-down after a silent call: the fault modes are tested call by call (a wallet that
+    // answers garbage looks silent to the breaker).
+    let none = BreakerSettings { open_first: Duration::ZERO, open_max: Duration::ZERO };
+    let config = NwcConfig::parse(&wallet.uri).unwrap().with_timeout(TIMEOUT).with_breaker(none);
     let backend = NwcBackend::new(config).unwrap();
     backend.start().await.unwrap();
 
