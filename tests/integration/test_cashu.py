@@ -40,6 +40,7 @@ CONFIG = """
             alias {{html}}/protected/;
         }}
         location = /.l402/fake/pay {{ l402_fake_pay; }}
+        location = /metrics {{ l402_metrics; }}
     }}
 """
 
@@ -56,16 +57,18 @@ def keys():
     return p2pk_keypair()
 
 
-def start(make_nginx, tmp_path, mints, keys, workers=1, price=PRICE_MSAT):
+def start(make_nginx, tmp_path, mints, keys, workers=1, price=PRICE_MSAT, extra="", db=None):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     key_file = tmp_path / "cashu.key"
     key_file.write_text(keys[0] + "\n")
     os.chmod(key_file, 0o600)
     # The workers (user nobody when nginx starts as root) create the store there: a directory
     # they can reach (pytest's tmp_path is under a 0700 directory).
-    store_dir = tempfile.mkdtemp(prefix="l402-cashu-store-")
-    os.chmod(store_dir, 0o777)
-    db = os.path.join(store_dir, "cashu.db")
-    http = CONFIG.format(mints=" ".join(m.url for m in mints), key_file=key_file, db=db, price=price)
+    if db is None:
+        store_dir = tempfile.mkdtemp(prefix="l402-cashu-store-")
+        os.chmod(store_dir, 0o777)
+        db = os.path.join(store_dir, "cashu.db")
+    http = extra + CONFIG.format(mints=" ".join(m.url for m in mints), key_file=key_file, db=db, price=price)
     n = make_nginx(http, workers=workers)
     # The workers load the keysets in the background after they start.
     deadline = time.time() + 20
@@ -196,3 +199,57 @@ def test_a_store_the_workers_cannot_write_is_said_at_start(make_nginx, tmp_path,
     r = pay(n, locked(nutshell_mint, keys))
     assert r.status_code == 503 and "Retry-After" in r.headers
 
+
+
+@pytest.fixture
+def redis():
+    from redis_peers import Redis
+    r = Redis(persist=True)
+    try:
+        r.start()
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster():
+    from redis_peers import RedisCluster
+    c = RedisCluster()
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.mark.parametrize("store", ["standalone", "cluster"])
+def test_one_token_across_two_instances_sharing_redis(make_nginx, tmp_path, nutshell_mint, keys, request, store):
+    """Two nginx instances (two hosts: each its own proof store) with two workers each share
+    Redis: 32 concurrent presentations of one token spread over both give exactly one 200, and
+    the token is refused on both afterwards."""
+    directive = f"l402_redis {request.getfixturevalue('redis').url};" if store == "standalone" else \
+        request.getfixturevalue("redis_cluster").directive
+    a, _ = start(make_nginx, tmp_path / "a", [nutshell_mint], keys, workers=2, extra=directive)
+    b, _ = start(make_nginx, tmp_path / "b", [nutshell_mint], keys, workers=2, extra=directive)
+    token = locked(nutshell_mint, keys)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda i: pay(a if i % 2 else b, token).status_code, range(32)))
+    assert codes.count(200) == 1 and set(codes) == {200, 400}, codes
+    for n in (a, b):
+        r = pay(n, token)
+        assert r.status_code == 400 and r.headers["X-Cashu-Reason"] == "proof already spent"
+
+
+def test_metrics_count_cashu_payments_and_refusals(make_nginx, tmp_path, nutshell_mint, keys):
+    n, _ = start(make_nginx, tmp_path, [nutshell_mint], keys)
+    token = locked(nutshell_mint, keys)
+    assert pay(n, token).status_code == 200
+    assert pay(n, token).status_code == 400
+    text = requests.get(n.url + "/metrics", timeout=5).text
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line and not line.startswith("#")}
+    paid = [v for k, v in samples.items() if k.startswith("l402_paid_requests_total{") and 'method="cashu"' in k]
+    revenue = [v for k, v in samples.items() if k.startswith("l402_revenue_msat_total{") and 'method="cashu"' in k]
+    spent = [v for k, v in samples.items() if k.startswith("l402_refusals_total{") and 'reason="cashu_spent"' in k]
+    assert (paid, revenue, spent) == ([1.0], [float(PRICE_MSAT)], [1.0]), text

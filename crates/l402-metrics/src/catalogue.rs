@@ -50,7 +50,7 @@ pub static CATALOGUE: &[Family] = &[
     Family { name: CHALLENGES, kind: Kind::Counter, labels: &["service"], help: "402 challenges issued (each with a fresh invoice and token)." },
     Family { name: PAID, kind: Kind::Counter, labels: &["service", "method"], help: "Requests admitted with a valid payment credential." },
     Family { name: REFUSALS, kind: Kind::Counter, labels: &["service", "reason"], help: "Credentials refused (answered with a fresh challenge), by reason." },
-    Family { name: REVENUE, kind: Kind::Counter, labels: &["service", "method"], help: "Millisatoshis paid for tokens, counted at each token's first admitted use (tokens with a use limit; unlimited tokens are not counted)." },
+    Family { name: REVENUE, kind: Kind::Counter, labels: &["service", "method"], help: "Millisatoshis paid: L402 tokens at each token's first admitted use (tokens with a use limit; unlimited tokens are not counted), Cashu payments at each (the request's price)." },
     Family { name: RATE_LIMITED, kind: Kind::Counter, labels: &["service"], help: "Challenges refused by l402_invoice_rate_limit (429)." },
     Family { name: UNAVAILABLE, kind: Kind::Counter, labels: &["service", "cause"], help: "Requests answered 503 because a dependency could not answer." },
     Family { name: PENDING_ANSWERS, kind: Kind::Counter, labels: &["service"], help: "Macaroons presented before their invoice was paid (payment detection: 402 without a new invoice)." },

@@ -81,7 +81,9 @@ pub fn decision(policy: &Policy<'_>, verdict: &Verdict, repeat: bool) {
         Verdict::Admitted(a) if !repeat => {
             let method = ("method", a.method.text());
             add(c::PAID, &[service, method], 1);
-            if let Some(paid) = first_use_revenue(policy.uses, a) {
+            if a.method == l402_gate::Method::Cashu {
+                add(c::REVENUE, &[service, method], a.amount_msat);
+            } else if let Some(paid) = first_use_revenue(policy.uses, a) {
                 add(c::REVENUE, &[service, method], paid);
             }
         }
