@@ -1,5 +1,5 @@
 # ngx_l402 — see README.md. Every target installs what it needs (apt, cargo, pip, npm).
-.PHONY: demo demo-stop test bench bench-ab bench-instructions build clean
+.PHONY: demo demo-stop test bench bench-ab bench-instructions bench-cashu build clean
 
 build:            ## nginx 1.28 + the module into build/
 	./scripts/build.sh
@@ -18,6 +18,9 @@ bench:            ## wrk on loopback: plain nginx vs paid path vs challenge path
 
 bench-ab:         ## the module of REV (default HEAD~1) against the working tree's, in one run
 	./scripts/bench-ab.sh
+
+bench-cashu:      ## the Cashu P2PK paid request vs plain nginx (a real mint and wallet; N, C)
+	./scripts/install-deps.sh test && ./scripts/build.sh && tests/.venv/bin/python scripts/bench-cashu.py
 
 bench-instructions: ## instructions per request under callgrind: plain, paid, claim, challenge
 	./scripts/bench-instructions.sh
