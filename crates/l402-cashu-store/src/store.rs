@@ -103,8 +103,12 @@ impl Db {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Unusable(format!("{}: WAL mode refused (journal mode {mode})", path.display())));
         }
-        // Received proofs are money already served for: every commit reaches the disk.
-        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| StoreError::sqlite("synchronous", e))?;
+        // WAL with `synchronous=NORMAL` (SQLite, "PRAGMA synchronous"): a commit survives the
+        // crash or kill of any process at once; only a power loss or kernel crash can lose the
+        // last commits — the durability of the usage zone's state file (docs/usage-state.md).
+        // `FULL` (an fsync per token) cut P2PK payments to a quarter (BENCHMARKS.md); group
+        // commit would give both.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| StoreError::sqlite("synchronous", e))?;
         let mut db = Db { conn, pid: std::process::id() };
         db.migrate(path)?;
         Ok(db)
