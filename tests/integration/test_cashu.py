@@ -14,6 +14,7 @@ import cbor2
 import pytest
 import requests
 
+from test_redis import cluster, redis  # noqa: F401 (fixtures)
 from cashu_peers import (cdk_mint, decode_token, encode_token, nutshell_mint, p2pk_keypair,  # noqa: F401
                          send_token, token_ys)
 
@@ -201,35 +202,13 @@ def test_a_store_the_workers_cannot_write_is_said_at_start(make_nginx, tmp_path,
 
 
 
-@pytest.fixture
-def redis():
-    from redis_peers import Redis
-    r = Redis(persist=True)
-    try:
-        r.start()
-        yield r
-    finally:
-        r.stop()
-
-
-@pytest.fixture(scope="module")
-def redis_cluster():
-    from redis_peers import RedisCluster
-    c = RedisCluster()
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
-
-
 @pytest.mark.parametrize("store", ["standalone", "cluster"])
 def test_one_token_across_two_instances_sharing_redis(make_nginx, tmp_path, nutshell_mint, keys, request, store):
     """Two nginx instances (two hosts: each its own proof store) with two workers each share
     Redis: 32 concurrent presentations of one token spread over both give exactly one 200, and
     the token is refused on both afterwards."""
     directive = f"l402_redis {request.getfixturevalue('redis').url};" if store == "standalone" else \
-        request.getfixturevalue("redis_cluster").directive
+        request.getfixturevalue("cluster").directive
     a, _ = start(make_nginx, tmp_path / "a", [nutshell_mint], keys, workers=2, extra=directive)
     b, _ = start(make_nginx, tmp_path / "b", [nutshell_mint], keys, workers=2, extra=directive)
     token = locked(nutshell_mint, keys)

@@ -1,4 +1,4 @@
-//! The Cashu mint client of a worker (docs/architecture.md; the reference `cashu.md`): the
+//! The Cashu mint client of a worker (docs/architecture.md, "Cashu"; NUT-01, 02, 06, 07): the
 //! I/O half of [`l402_cashu`], run on the worker's tokio runtime thread.
 //!
 //! - [`MintClient`]: one mint URL (from the operator's allow-list, never from a token), every

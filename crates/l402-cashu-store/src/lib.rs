@@ -1,5 +1,5 @@
-//! The durable store of received Cashu proofs (docs/architecture.md; the reference `cashu.md`,
-//! "P2PK mode" step 6 and "Redemption"), shared by every nginx worker of a host.
+//! The durable store of received Cashu proofs (docs/architecture.md, "Cashu"), kept until they
+//! are redeemed (melted, NUT-05), shared by every nginx worker of a host.
 //!
 //! One SQLite file in WAL mode: each worker process opens its own connection after fork, on
 //! its runtime thread ([`ProofStore::open`], lazy and cheap once open; [`ProofStore::new`]

@@ -1,5 +1,5 @@
-//! Cashu ecash judged offline for the paywall (docs/architecture.md; the reference
-//! `cashu.md`): everything the paywall needs to decide on a Cashu payment without I/O.
+//! Cashu ecash judged offline for the paywall (docs/architecture.md, "Cashu"; the Cashu NUTs
+//! cited per module): everything the paywall needs to decide on a Cashu payment without I/O.
 //!
 //! - [`parse_token`]: `cashuB` (V4) and `cashuA` (V3) tokens (NUT-00), capped before decoding.
 //! - [`hash_to_curve`] / [`proof_y`]: a proof's `Y` (NUT-00).
