@@ -3,28 +3,18 @@
 //! file), plain `http://` only when allowed, bodies bounded, **no redirect followed** (a mint
 //! client talks to the URL it was built with and nothing else).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{ACCEPT, CONTENT_TYPE};
 use hyper::{Method, Request, StatusCode, Uri};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
 
 use crate::error::ConfigError;
 
 /// Largest reply body read, in bytes ([`l402_cashu::MAX_REPLY_LEN`], the keyset replies' cap).
 pub const MAX_REPLY_BYTES: usize = l402_cashu::MAX_REPLY_LEN;
-/// How long an idle pooled connection is kept.
-const POOL_IDLE: Duration = Duration::from_secs(90);
-
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpClient = l402_https::PooledClient<Full<Bytes>>;
 
 /// The transport settings shared by every mint of a worker.
 #[derive(Clone, Debug)]
@@ -68,37 +58,12 @@ pub(crate) struct Reply {
 impl Transport {
     /// Builds the client. Opens no socket; fails only if the TLS settings are unusable.
     pub fn new(options: &TransportOptions) -> Result<Transport, ConfigError> {
-        let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        if let Some(pem) = &options.ca_pem {
-            let mut added = 0;
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| ConfigError(format!("the CA file is not PEM: {e}")))?;
-                roots.add(cert).map_err(|e| ConfigError(format!("a certificate of the CA file is refused: {e}")))?;
-                added += 1;
-            }
-            if added == 0 {
-                return Err(ConfigError("the CA file holds no certificate".into()));
-            }
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ConfigError(format!("TLS: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(options.connect_timeout));
-        let builder = HttpsConnectorBuilder::new().with_tls_config(tls);
-        let connector = if options.allow_http {
-            builder.https_or_http().enable_http1().wrap_connector(http)
-        } else {
-            builder.https_only().enable_http1().wrap_connector(http)
+        let https = l402_https::Options {
+            ca_pem: options.ca_pem.as_deref(),
+            allow_http: options.allow_http,
+            connect_timeout: options.connect_timeout,
         };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+        let client = l402_https::pooled_client(&https).map_err(ConfigError)?;
         Ok(Transport { client, allow_http: options.allow_http })
     }
 

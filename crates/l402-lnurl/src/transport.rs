@@ -3,19 +3,12 @@
 //! plus an operator's CA file, plain `http://` only when allowed, bounded bodies, and redirects
 //! followed only within the same host.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::header::{ACCEPT, LOCATION};
 use hyper::{Request, StatusCode};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
 use url::Url;
 
 use crate::payee::{check_scheme, host_port};
@@ -24,10 +17,7 @@ use crate::payee::{check_scheme, host_port};
 pub const MAX_REPLY_BYTES: usize = 256 * 1024;
 /// Most redirects followed (each to the same host).
 const MAX_REDIRECTS: usize = 3;
-/// How long an idle pooled connection is kept.
-const POOL_IDLE: Duration = Duration::from_secs(90);
-
-type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type HttpClient = l402_https::PooledClient<Empty<Bytes>>;
 
 /// What may go wrong reaching a payee, classified as the backend reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,38 +52,12 @@ impl Transport {
     /// Builds the client. Opens no socket; fails only if the TLS settings are unusable (a CA
     /// file with no certificate in it).
     pub fn new(config: &TransportConfig) -> Result<Transport, String> {
-        let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        if let Some(pem) = &config.ca_pem {
-            let mut added = 0;
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| format!("the CA file is not PEM: {e}"))?;
-                roots.add(cert).map_err(|e| format!("a certificate of the CA file is refused: {e}"))?;
-                added += 1;
-            }
-            if added == 0 {
-                return Err("the CA file holds no certificate".into());
-            }
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(config.connect_timeout));
-        let builder = HttpsConnectorBuilder::new().with_tls_config(tls);
-        let connector = if config.allow_http {
-            builder.https_or_http().enable_http1().wrap_connector(http)
-        } else {
-            builder.https_only().enable_http1().wrap_connector(http)
+        let options = l402_https::Options {
+            ca_pem: config.ca_pem.as_deref(),
+            allow_http: config.allow_http,
+            connect_timeout: config.connect_timeout,
         };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
-        Ok(Transport { client, allow_http: config.allow_http })
+        Ok(Transport { client: l402_https::pooled_client(&options)?, allow_http: config.allow_http })
     }
 
     /// Whether plain `http://` URLs are admitted.
