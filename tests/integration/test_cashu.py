@@ -218,6 +218,11 @@ def test_one_token_across_two_instances_sharing_redis(make_nginx, tmp_path, nuts
     for n in (a, b):
         r = pay(n, token)
         assert r.status_code == 400 and r.headers["X-Cashu-Reason"] == "proof already spent"
+    if store == "standalone":
+        # Each proof is remembered until the token's lock ends (3 h from now), not for ever.
+        for y in token_ys(token):
+            ttl = int(request.getfixturevalue("redis").cli("TTL", "l402:{proofs}:" + y))
+            assert 3 * 3600 - 120 < ttl <= 3 * 3600, ttl
 
 
 def test_metrics_count_cashu_payments_and_refusals(make_nginx, tmp_path, nutshell_mint, keys):

@@ -145,6 +145,10 @@ pub struct Accepted {
     pub amount: u64,
     pub fee: u64,
     pub mint: String,
+    /// How long the proofs must be remembered as spent: until the latest `locktime` among
+    /// them (after its own locktime a proof is refused anyway, NUT-11: anyone could spend it),
+    /// or for ever (`None`) when one is locked without a locktime.
+    pub spent_until: Option<u64>,
 }
 
 /// Everything but the mint's signatures: the mint is allowed (no look-up of any other), the
@@ -221,9 +225,12 @@ pub fn verify_p2pk(
     let redeem_by = policy.now.saturating_add(redemption_window_secs);
     let keysets = keysets_of(token, keys, redeem_by)?;
     let mut ys = Vec::with_capacity(token.proofs.len());
+    // The latest lock of the token; `None` as soon as one proof is locked for good.
+    let mut spent_until = Some(0u64);
     for (p, keyset) in token.proofs.iter().zip(keysets) {
         let a = keyset.keys.get(&p.amount).ok_or(Refusal::AmountNotInKeyset)?;
-        check_lock(&p.secret, our_key, policy.now, redemption_window_secs).map_err(Refusal::Lock)?;
+        let lock = check_lock(&p.secret, our_key, policy.now, redemption_window_secs).map_err(Refusal::Lock)?;
+        spent_until = spent_until.zip(lock.locktime).map(|(a, b)| a.max(b));
         let d = p.dleq.as_ref().ok_or(Refusal::MissingDleq)?;
         let y = dleq::verify_proof(&p.secret, &p.c, d, a).map_err(|_| Refusal::InvalidDleq)?;
         ys.push(y.serialize());
@@ -233,5 +240,5 @@ pub fn verify_p2pk(
     if sorted.windows(2).any(|w| w[0] == w[1]) {
         return Err(Refusal::DuplicateProof);
     }
-    Ok(Accepted { ys, amount: checked.amount, fee: checked.fee.unwrap_or(0), mint: checked.mint })
+    Ok(Accepted { ys, amount: checked.amount, fee: checked.fee.unwrap_or(0), mint: checked.mint, spent_until })
 }

@@ -222,9 +222,9 @@ pub fn resume(env: &mut Env<'_>, policy: &Policy<'_>, facts: &Facts<'_>, pending
         },
         (Stage::CashuStore(accepted, price), IoResult::CashuStore(answer)) => match answer {
             Ok(()) => {
-                // Kept for ever: a proof without a locktime stays locked to us (NUT-11), so a
-                // replay is possible as long as the token exists.
-                let io = Io::SpendProofs { ys: accepted.ys.clone(), expires_at: None, now: run.facts.now() };
+                // Remembered until the token's latest lock ends (then a replay is refused by
+                // the lock check), for ever for a proof locked without a locktime.
+                let io = Io::SpendProofs { ys: accepted.ys.clone(), expires_at: accepted.spent_until, now: run.facts.now() };
                 run.io(Stage::CashuSpend(accepted, price), io)
             }
             Err(f) => run.failed(f),

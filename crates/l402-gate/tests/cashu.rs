@@ -220,6 +220,7 @@ proptest::proptest! {
                         amount: token.amount(),
                         fee: 0,
                         mint: token.mint.clone(),
+                        spent_until: None,
                     })),
                 }),
                 Io::CashuStore { .. } => IoResult::CashuStore(if pick == 0 { Err(fail()) } else { Ok(()) }),

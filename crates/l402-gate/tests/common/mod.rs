@@ -461,6 +461,7 @@ impl World {
                     amount: token.amount(),
                     fee: 0,
                     mint: token.mint.clone(),
+                    spent_until: None,
                 }),
             })),
             Io::CashuStore { ys, .. } => IoResult::CashuStore(if self.cashu_store_down {
