@@ -35,7 +35,7 @@ impl Redeemer {
     /// ([`crate::seed_from_secret`] of CASHU_WALLET_SECRET). Needs a tokio runtime; no mint
     /// call yet.
     pub async fn new(mint_url: &str, wallet_db_path: &Path, seed: [u8; 64]) -> Result<Redeemer, OpenError> {
-        let db = WalletSqliteDatabase::new(wallet_db_path).await.map_err(|e| OpenError::Database(e.to_string()))?;
+        let db = WalletSqliteDatabase::new(wallet_db_path.to_path_buf()).await.map_err(|e| OpenError::Database(e.to_string()))?;
         let mint = mint_url.parse::<cdk::mint_url::MintUrl>().map_err(|e| OpenError::MintUrl(e.to_string()))?;
         let wallet = WalletBuilder::new()
             .mint_url(mint)
