@@ -16,8 +16,16 @@ pub(crate) fn to_cdk(p: &Proof, known: &[Id], key: Option<&SigningKey>) -> Resul
     let c = PublicKey::from_slice(&p.c).map_err(|_| MeltError::Local("a stored proof has an invalid C".into()))?;
     let secret: Secret = p.secret.parse().map_err(|_| MeltError::Local("a stored proof has an invalid secret".into()))?;
     let mut proof = CdkProof::new(Amount::from(p.amount), keyset_id, secret, c);
-    if l402_cashu::parse_p2pk_secret(&p.secret).is_ok() {
+    if let Ok(lock) = l402_cashu::parse_p2pk_secret(&p.secret) {
         let key = key.ok_or_else(|| MeltError::Rejected("a proof is P2PK-locked and no signing key was given".into()))?;
+        // Our signature satisfies the lock only if it names our key (x-coordinates compared:
+        // NUT-11 keys may come with either parity); the mint's refusal would reach us as a
+        // bare "payment failed" (cdk 0.18.3 replaces the melt error when the quote is unpaid).
+        let ours = key.public_key();
+        let names_us = std::iter::once(&lock.data).chain(lock.pubkeys.iter()).any(|k| k.serialize()[1..] == ours[1..]);
+        if !names_us {
+            return Err(MeltError::Rejected("a proof is P2PK-locked to another key".into()));
+        }
         proof.sign_p2pk(key.cdk()).map_err(|e| MeltError::Local(format!("signing a P2PK proof: {e}")))?;
     }
     Ok(proof)

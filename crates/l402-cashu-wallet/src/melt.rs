@@ -10,9 +10,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cdk::nuts::{CurrencyUnit, MeltQuoteState, PaymentMethod};
+use cdk::nuts::{CurrencyUnit, MeltQuoteState, PaymentMethod, State};
 use cdk::nuts::nut00::KnownMethod;
 use cdk::wallet::types::KeysetLoadPolicy;
+use cdk::wallet::MintConnector;
 use l402_cashu::Proof;
 
 use crate::convert::to_cdk;
@@ -45,6 +46,9 @@ pub struct Melted {
     pub preimage: Option<String>,
     /// The unused reserve the mint returned (NUT-08), now in this wallet.
     pub change_sat: u64,
+    /// The melt was paid but cdk had given it up as failed before the mint settled it (see
+    /// [`Redeemer::melt`]): its change outputs are gone, the whole reserve counts as fee.
+    pub change_lost: bool,
 }
 
 async fn bounded<T, F>(timeout: Duration, f: F) -> Result<T, MeltError>
@@ -58,6 +62,30 @@ where
 }
 
 impl Redeemer {
+    /// cdk's melt adds our (external) proofs to its own database and, when it gives a melt up,
+    /// puts them back there as unspent; but they are the proof store's, which alone decides
+    /// what to do next. Best effort: a failure leaves only a wrong cdk balance.
+    async fn forget(&self, proofs: &[cdk::nuts::Proof]) {
+        use cdk::nuts::ProofsMethods;
+        if let Ok(ys) = proofs.to_vec().ys() {
+            let _ = self.wallet.localstore.update_proofs(vec![], ys).await;
+        }
+    }
+
+    /// NUT-07 checkstate of `proofs`: any spent → [`MeltError::Spent`], pending →
+    /// [`MeltError::Unavailable`].
+    async fn check_unspent(&self, proofs: &[cdk::nuts::Proof], deadline: tokio::time::Instant) -> Result<(), MeltError> {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let states = bounded(left, self.wallet.check_proofs_spent(proofs.to_vec())).await?;
+        if states.iter().any(|s| s.state == State::Spent) {
+            return Err(MeltError::Spent);
+        }
+        if states.iter().any(|s| s.state == State::Pending) {
+            return Err(MeltError::Unavailable("a proof is pending at the mint".into()));
+        }
+        Ok(())
+    }
+
     /// Asks the mint for a melt quote (NUT-05, bolt11) paying `invoice`; `our_reserve_sat` is
     /// the reserve of our plan ([`crate::MeltPlan`]), compared with the quote's.
     pub async fn quote_melt(&self, invoice: &str, our_reserve_sat: u64, timeout: Duration) -> Result<MeltQuote, MeltError> {
@@ -89,12 +117,26 @@ impl Redeemer {
         let keysets = bounded(timeout, self.wallet.keysets(KeysetLoadPolicy::CacheThenNetwork)).await?;
         let known: Vec<_> = keysets.iter().map(|k| k.id).collect();
         let proofs = proofs.iter().map(|p| to_cdk(p, &known, p2pk_signing_key)).collect::<Result<Vec<_>, _>>()?;
+        // NUT-07 first: cdk 0.18.3 reports any refused melt whose quote stays unpaid as
+        // "payment failed", hiding the mint's 11001; spent inputs are found here instead.
+        self.check_unspent(&proofs, deadline).await?;
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let done = bounded(left, async {
-            let prepared = self.wallet.prepare_melt_proofs(&quote.id, proofs, HashMap::new()).await?;
+            let prepared = self.wallet.prepare_melt_proofs(&quote.id, proofs.clone(), HashMap::new()).await?;
             prepared.confirm().await
         })
-        .await?;
+        .await;
+        let done = match done {
+            Ok(d) => d,
+            Err(e) => {
+                let outcome = match e {
+                    MeltError::InvoiceRejected(r) => self.after_failed_melt(quote, &proofs, deadline, r).await,
+                    e => Err(e),
+                };
+                self.forget(&proofs).await;
+                return outcome;
+            }
+        };
         match done.state() {
             MeltQuoteState::Paid => {}
             MeltQuoteState::Pending | MeltQuoteState::Unknown => {
@@ -110,6 +152,59 @@ impl Redeemer {
             fee_sat: u64::from(done.fee_paid()),
             preimage: done.payment_proof().map(str::to_string),
             change_sat,
+            change_lost: false,
         })
     }
+
+    /// cdk 0.18.3 always melts asynchronously (NUT-05 `prefer_async`) and gives up when the
+    /// mint's quote still reads unpaid; Nutshell 0.20.2 answers an async melt before its
+    /// background task marks the quote pending, so "payment failed" may be a payment in
+    /// flight. The quote is polled until it is settled or the deadline passes.
+    async fn after_failed_melt(
+        &self,
+        quote: &MeltQuote,
+        proofs: &[cdk::nuts::Proof],
+        deadline: tokio::time::Instant,
+        reason: String,
+    ) -> Result<Melted, MeltError> {
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let q = match bounded(left, self.client.get_melt_quote_status(PaymentMethod::Known(KnownMethod::Bolt11), &quote.id)).await? {
+                cdk::MeltQuoteResponse::Bolt11(q) => q,
+                _ => return Err(MeltError::Rejected("the mint answered a bolt11 quote with another method".into())),
+            };
+            match q.state {
+                MeltQuoteState::Paid => {
+                    let inputs: u64 = proofs.iter().map(|p| u64::from(p.amount)).sum();
+                    let paid_sat = u64::from(q.amount);
+                    return Ok(Melted {
+                        paid_sat,
+                        fee_sat: inputs.saturating_sub(paid_sat),
+                        preimage: q.payment_preimage,
+                        change_sat: 0,
+                        change_lost: true,
+                    });
+                }
+                MeltQuoteState::Pending | MeltQuoteState::Unknown => {}
+                MeltQuoteState::Unpaid | MeltQuoteState::Failed => {
+                    // Not paid: spent inputs then mean someone else spent them (NUT-07);
+                    // pending ones, that our melt is still being taken up.
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    let states = bounded(left, self.wallet.check_proofs_spent(proofs.to_vec())).await?;
+                    if states.iter().all(|s| s.state != State::Pending) {
+                        if states.iter().any(|s| s.state == State::Spent) {
+                            return Err(MeltError::Spent);
+                        }
+                        return Err(MeltError::InvoiceRejected(reason));
+                    }
+                }
+            }
+            if tokio::time::Instant::now() + POLL >= deadline {
+                return Err(MeltError::Unavailable(format!("melt quote {} still in flight", quote.id)));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
 }
+
+const POLL: Duration = Duration::from_millis(200);

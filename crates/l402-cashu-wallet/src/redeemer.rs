@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cdk::nuts::CurrencyUnit;
-use cdk::wallet::{Wallet, WalletBuilder};
+use cdk::wallet::{HttpClient, Wallet, WalletBuilder};
 use cdk_sqlite::WalletSqliteDatabase;
 
 use crate::error::OpenError;
@@ -20,6 +20,9 @@ use crate::error::OpenError;
 /// Standard-mode receive and redemption against one mint (the `sat` unit).
 pub struct Redeemer {
     pub(crate) wallet: Wallet,
+    /// The wallet's own HTTP client, also used directly where cdk's wallet would resume a
+    /// saga we have given up on (the melt quote's state).
+    pub(crate) client: Arc<HttpClient>,
     mint_url: String,
 }
 
@@ -37,14 +40,16 @@ impl Redeemer {
     pub async fn new(mint_url: &str, wallet_db_path: &Path, seed: [u8; 64]) -> Result<Redeemer, OpenError> {
         let db = WalletSqliteDatabase::new(wallet_db_path.to_path_buf()).await.map_err(|e| OpenError::Database(e.to_string()))?;
         let mint = mint_url.parse::<cdk::mint_url::MintUrl>().map_err(|e| OpenError::MintUrl(e.to_string()))?;
+        let client = Arc::new(HttpClient::new(mint.clone(), None));
         let wallet = WalletBuilder::new()
             .mint_url(mint)
+            .shared_client(client.clone())
             .unit(CurrencyUnit::Sat)
             .localstore(Arc::new(db))
             .seed(seed)
             .build()
             .map_err(|e| OpenError::MintUrl(e.to_string()))?;
-        Ok(Redeemer { wallet, mint_url: mint_url.to_string() })
+        Ok(Redeemer { wallet, client, mint_url: mint_url.to_string() })
     }
 
     /// The mint this wallet talks to, as given.

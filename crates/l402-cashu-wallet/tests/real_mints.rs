@@ -117,6 +117,7 @@ fn mint_stopped_is_unavailable_quickly() {
     let token = wallet.send(&mint.url, 5);
     let url = mint.url.clone();
     let dir = tempfile::tempdir().unwrap();
+    let invoice = mint_invoice(&url, 3);
     rt().block_on(async {
         let r = redeemer(&url, dir.path()).await;
         drop(mint);
@@ -124,18 +125,21 @@ fn mint_stopped_is_unavailable_quickly() {
         let e = r.receive(&token, None, Duration::from_secs(5)).await.unwrap_err();
         assert!(matches!(e, ReceiveError::Unavailable(_)), "{e:?}");
         assert!(start.elapsed() < Duration::from_secs(6), "{:?}", start.elapsed());
+        let q = r.quote_melt(&invoice, 4, Duration::from_secs(5)).await.unwrap_err();
+        assert!(matches!(q, MeltError::Unavailable(_)), "{q:?}");
         // A port where nothing ever listened.
         let dead = format!("http://127.0.0.1:{}", free_port_pub());
         let r2 = Redeemer::new(&dead, &dir.path().join("w2.sqlite"), [8u8; 64]).await.unwrap();
         let start = Instant::now();
-        let q = r2.quote_melt("lnbc1", 4, Duration::from_secs(5)).await.unwrap_err();
+        let q = r2.quote_melt(&invoice, 4, Duration::from_secs(5)).await.unwrap_err();
         assert!(matches!(q, MeltError::Unavailable(_)), "{q:?}");
         assert!(start.elapsed() < Duration::from_secs(6));
     });
 }
 
 /// P2PK-mode proofs (locked to our key) stored in the proof store, planned, melted to an
-/// invoice of the mint itself.
+/// invoice of another mint of the same kind (a NUT-04 mint quote's bolt11; the melting mint's
+/// fake Lightning backend pays any invoice, but refuses its own already-settled quotes).
 fn melt_stored(kind: Kind) {
     if !available(&exe(kind)) || !available(&nutshell_exe()) {
         return;
@@ -164,7 +168,8 @@ fn melt_stored(kind: Kind) {
         panic!("no melt planned for {amounts:?}");
     };
     assert_eq!((selected_sat, reserve_sat, invoice_sat, deferred), (128, 4, 124, 0));
-    let invoice = mint_invoice(&mint.url, invoice_sat);
+    let payee = Mint::start(kind);
+    let invoice = mint_invoice(&payee.url, invoice_sat);
     rt().block_on(async {
         let r = redeemer(&mint.url, dir.path()).await;
         let quote = r.quote_melt(&invoice, reserve_sat, T).await.unwrap();
@@ -173,17 +178,22 @@ fn melt_stored(kind: Kind) {
         let ys: Vec<[u8; 33]> = stored[..take].iter().map(|p| *p.y()).collect();
         store.open().unwrap().mark_pending(&ys, &quote.id).unwrap();
         let proofs: Vec<l402_cashu::Proof> = stored[..take].iter().map(|p| p.proof().clone()).collect();
-        // Without our key the mint refuses the locked inputs; nothing is spent.
+        // Without a key: refused before any mint call. With a wrong key: the mint refuses the
+        // NUT-11 witness; nothing is spent.
         let e = r.melt(&quote, &proofs, None, T).await.unwrap_err();
         assert!(matches!(e, MeltError::Rejected(_)), "{e:?}");
-        let melted = r.melt(&quote, &proofs, Some(&key), T).await.unwrap();
+        let wrong = SigningKey::from_bytes(&[0x43; 32]).unwrap();
+        let e = r.melt(&quote, &proofs, Some(&wrong), T).await.unwrap_err();
+        assert!(matches!(e, MeltError::Rejected(_)), "{e:?}");
+        let melted = r.melt(&quote, &proofs, Some(&key), T).await.unwrap_or_else(|e| panic!("{e:?}; mint log:\n{}", std::fs::read_to_string(mint.dir.path().join("mint.log")).unwrap_or_default()));
+        eprintln!("{:?} melted: {melted:?} (quote fee reserve {})", mint.kind, quote.fee_reserve_sat);
         assert_eq!(melted.paid_sat, invoice_sat);
         assert!(melted.fee_sat <= reserve_sat, "{melted:?}");
         assert_eq!(melted.paid_sat + melted.fee_sat + melted.change_sat, selected_sat, "{melted:?}");
         assert_eq!(r.balance_sat().await.unwrap(), melted.change_sat);
         store.open().unwrap().mark_redeemed(&ys).unwrap();
         // Melting the same proofs again: already spent.
-        let invoice2 = mint_invoice(&mint.url, invoice_sat);
+        let invoice2 = mint_invoice(&payee.url, invoice_sat);
         let quote2 = r.quote_melt(&invoice2, reserve_sat, T).await.unwrap();
         let again = r.melt(&quote2, &proofs, Some(&key), T).await.unwrap_err();
         assert_eq!(again, MeltError::Spent);
