@@ -121,7 +121,7 @@ macro_rules! display {
     ($t:ty, $($pat:pat => $fmt:expr),+ $(,)?) => {
         impl std::fmt::Display for $t {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                match self { $($pat => f.write_str(&$fmt)),+ }
+                match self { $($pat => { let text: String = $fmt; f.write_str(&text) }),+ }
             }
         }
         impl std::error::Error for $t {}
@@ -133,8 +133,8 @@ display!(OpenError,
     OpenError::Database(r) => format!("wallet database: {r}"),
 );
 display!(ReceiveError,
-    ReceiveError::Spent => "a proof is already spent (NUT error 11001)".to_string(),
-    ReceiveError::Pending => "a proof is pending at the mint (NUT error 11002)".to_string(),
+    ReceiveError::Spent => "a proof is already spent (NUT error 11001)".into(),
+    ReceiveError::Pending => "a proof is pending at the mint (NUT error 11002)".into(),
     ReceiveError::Unavailable(r) => format!("mint unavailable: {r}"),
     ReceiveError::Rejected(r) => format!("token rejected: {r}"),
     ReceiveError::Local(r) => format!("wallet database: {r}"),
@@ -142,8 +142,8 @@ display!(ReceiveError,
 display!(MeltError,
     MeltError::Unavailable(r) => format!("mint unavailable or payment in flight: {r}"),
     MeltError::InvoiceRejected(r) => format!("invoice rejected: {r}"),
-    MeltError::Spent => "a proof is already spent (NUT error 11001)".to_string(),
-    MeltError::InsufficientFunds => "the proofs do not cover the amount and the fee reserve".to_string(),
+    MeltError::Spent => "a proof is already spent (NUT error 11001)".into(),
+    MeltError::InsufficientFunds => "the proofs do not cover the amount and the fee reserve".into(),
     MeltError::Rejected(r) => format!("melt rejected: {r}"),
     MeltError::Local(r) => format!("wallet database: {r}"),
 );

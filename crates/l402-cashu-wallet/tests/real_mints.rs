@@ -3,6 +3,8 @@
 //! P2PK (NUT-11) signing, an unreachable mint, and a melt (NUT-05) of stored proofs with its
 //! change (NUT-08).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::{Duration, Instant};
