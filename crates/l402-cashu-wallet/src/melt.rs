@@ -150,16 +150,16 @@ impl Redeemer {
         Ok(Melted {
             paid_sat: u64::from(done.amount()),
             fee_sat: u64::from(done.fee_paid()),
-            preimage: done.payment_proof().map(str::to_string),
+            preimage: done.payment_proof().filter(|p| !p.is_empty()).map(str::to_string),
             change_sat,
             change_lost: false,
         })
     }
 
-    /// cdk 0.18.3 always melts asynchronously (NUT-05 `prefer_async`) and gives up when the
-    /// mint's quote still reads unpaid; Nutshell 0.20.2 answers an async melt before its
-    /// background task marks the quote pending, so "payment failed" may be a payment in
-    /// flight. The quote is polled until it is settled or the deadline passes.
+    /// cdk gives a melt up as soon as the mint's quote reads unpaid, so "payment failed" may
+    /// still be a payment in flight (an asynchronous mint; ours asks for synchronous melts,
+    /// `connector.rs`, but a mint may ignore that). The quote is polled until it is settled
+    /// or the deadline passes; the proofs' NUT-07 state then tells whose spend it was.
     async fn after_failed_melt(
         &self,
         quote: &MeltQuote,

@@ -15,6 +15,7 @@ use cdk::nuts::CurrencyUnit;
 use cdk::wallet::{HttpClient, Wallet, WalletBuilder};
 use cdk_sqlite::WalletSqliteDatabase;
 
+use crate::connector::SyncMelt;
 use crate::error::OpenError;
 
 /// Standard-mode receive and redemption against one mint (the `sat` unit).
@@ -22,7 +23,7 @@ pub struct Redeemer {
     pub(crate) wallet: Wallet,
     /// The wallet's own HTTP client, also used directly where cdk's wallet would resume a
     /// saga we have given up on (the melt quote's state).
-    pub(crate) client: Arc<HttpClient>,
+    pub(crate) client: Arc<SyncMelt>,
     mint_url: String,
 }
 
@@ -40,7 +41,7 @@ impl Redeemer {
     pub async fn new(mint_url: &str, wallet_db_path: &Path, seed: [u8; 64]) -> Result<Redeemer, OpenError> {
         let db = WalletSqliteDatabase::new(wallet_db_path.to_path_buf()).await.map_err(|e| OpenError::Database(e.to_string()))?;
         let mint = mint_url.parse::<cdk::mint_url::MintUrl>().map_err(|e| OpenError::MintUrl(e.to_string()))?;
-        let client = Arc::new(HttpClient::new(mint.clone(), None));
+        let client = Arc::new(SyncMelt(HttpClient::new(mint.clone(), None)));
         let wallet = WalletBuilder::new()
             .mint_url(mint)
             .shared_client(client.clone())
