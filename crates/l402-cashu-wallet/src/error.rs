@@ -8,6 +8,8 @@ use cdk::Error as CdkError;
 pub enum OpenError {
     /// Fix the configuration: the mint URL is not one cdk accepts.
     MintUrl(String),
+    /// Fix the configuration: CASHU_WALLET_SECRET is unusable (too short).
+    Secret(String),
     /// The wallet database cannot be opened or migrated (path, permissions, a corrupt file).
     Database(String),
 }
@@ -131,6 +133,7 @@ macro_rules! display {
 display!(OpenError,
     OpenError::MintUrl(r) => format!("mint URL refused: {r}"),
     OpenError::Database(r) => format!("wallet database: {r}"),
+    OpenError::Secret(r) => r.clone(),
 );
 display!(ReceiveError,
     ReceiveError::Spent => "a proof is already spent (NUT error 11001)".into(),

@@ -53,6 +53,13 @@ impl Redeemer {
         Ok(Redeemer { wallet, client, mint_url: mint_url.to_string() })
     }
 
+    /// [`Redeemer::new`] with the seed derived from CASHU_WALLET_SECRET's bytes
+    /// ([`crate::seed_from_secret`]).
+    pub async fn from_secret(mint_url: &str, wallet_db_path: &Path, secret: &[u8]) -> Result<Redeemer, OpenError> {
+        let seed = crate::seed_from_secret(secret).map_err(|e| OpenError::Secret(e.to_string()))?;
+        Redeemer::new(mint_url, wallet_db_path, seed).await
+    }
+
     /// The mint this wallet talks to, as given.
     pub fn mint_url(&self) -> &str {
         &self.mint_url

@@ -58,6 +58,13 @@ fn receive_standard(kind: Kind) {
         let other = Wallet::new();
         other.receive(&token2).unwrap();
         assert_eq!(r.receive(&token2, None, T).await.unwrap_err(), ReceiveError::Spent);
+        // A second wallet on the same database file (another worker): both see one balance.
+        let r2 = Redeemer::from_secret(&mint.url, &dir.path().join("wallet.sqlite"), &[9u8; 32]).await.unwrap();
+        let token3 = wallet.send(&mint.url, 5);
+        assert_eq!(r2.receive(&token3, None, T).await.unwrap().amount, 5);
+        assert_eq!(r.balance_sat().await.unwrap(), 26);
+        assert_eq!(r2.receive(&token3, None, T).await.unwrap_err(), ReceiveError::Spent);
+        assert!(matches!(Redeemer::from_secret(&mint.url, dir.path(), b"short").await, Err(l402_cashu_wallet::OpenError::Secret(_))));
         // Garbage is rejected without a mint call.
         assert!(matches!(r.receive("cashuBnotatoken", None, T).await, Err(ReceiveError::Rejected(_))));
     });
