@@ -117,6 +117,14 @@ impl Redeemer {
         let keysets = bounded(timeout, self.wallet.keysets(KeysetLoadPolicy::CacheThenNetwork)).await?;
         let known: Vec<_> = keysets.iter().map(|k| k.id).collect();
         let proofs = proofs.iter().map(|p| to_cdk(p, &known, p2pk_signing_key)).collect::<Result<Vec<_>, _>>()?;
+        // Enough for the quote? Checked here: cdk 0.18.3 checks it too, but only after it has
+        // reserved the quote for an operation it then abandons (the quote stays unusable).
+        let inputs: u64 = proofs.iter().map(|p| u64::from(p.amount)).sum();
+        let input_fee = self.wallet.get_proofs_fee(&proofs).await.map_err(|e| MeltError::from_cdk(&e))?.total;
+        let needed = quote.amount_sat.saturating_add(quote.fee_reserve_sat).saturating_add(u64::from(input_fee));
+        if inputs < needed {
+            return Err(MeltError::InsufficientFunds);
+        }
         // NUT-07 first: cdk 0.18.3 reports any refused melt whose quote stays unpaid as
         // "payment failed", hiding the mint's 11001; spent inputs are found here instead.
         self.check_unspent(&proofs, deadline).await?;

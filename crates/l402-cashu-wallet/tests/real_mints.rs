@@ -194,6 +194,15 @@ fn melt_stored(kind: Kind) {
         let wrong = SigningKey::from_bytes(&[0x43; 32]).unwrap();
         let e = r.melt(&quote, &proofs, Some(&wrong), T).await.unwrap_err();
         assert!(matches!(e, MeltError::Rejected(_)), "{e:?}");
+        // Too little for the quote: refused before the mint is asked to melt; cdk's database
+        // keeps none of our proofs afterwards.
+        let e = r.melt(&quote, &proofs[..1], Some(&key), T).await.unwrap_err();
+        assert_eq!(e, MeltError::InsufficientFunds);
+        assert_eq!(r.balance_sat().await.unwrap(), 0);
+        // A reserve of ours below the mint's is flagged (Nutshell reserves 2 sat; our cdk-mintd
+        // is configured with none).
+        let flagged = r.quote_melt(&mint_invoice(&payee.url, 10), 0, T).await.unwrap();
+        assert_eq!(flagged.reserve_exceeded, flagged.fee_reserve_sat > 0, "{flagged:?}");
         let melted = r.melt(&quote, &proofs, Some(&key), T).await.unwrap_or_else(|e| panic!("{e:?}; mint log:\n{}", std::fs::read_to_string(mint.dir.path().join("mint.log")).unwrap_or_default()));
         eprintln!("{:?} melted: {melted:?} (quote fee reserve {})", mint.kind, quote.fee_reserve_sat);
         assert_eq!(melted.paid_sat, invoice_sat);
