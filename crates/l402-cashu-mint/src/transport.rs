@@ -98,19 +98,8 @@ impl Transport {
     }
 }
 
-/// An error and its sources, one line.
 fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
+    l402_https::error_chain(e)
 }
 
 #[cfg(test)]

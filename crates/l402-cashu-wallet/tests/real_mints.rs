@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::peers::{available, cdk_exe, free_port_pub, mint_invoice, nutshell_exe, Kind, Mint, Wallet};
+use common::peers::{available, cdk_exe, free_port, mint_invoice, nutshell_exe, Kind, Mint, Wallet};
 use l402_cashu_store::ProofStore;
 use l402_cashu_wallet::{plan_melt, MeltError, MeltPlan, MeltSettings, ReceiveError, Redeemer, SigningKey};
 
@@ -137,7 +137,7 @@ fn mint_stopped_is_unavailable_quickly() {
         let q = r.quote_melt(&invoice, 4, Duration::from_secs(5)).await.unwrap_err();
         assert!(matches!(q, MeltError::Unavailable(_)), "{q:?}");
         // A port where nothing ever listened.
-        let dead = format!("http://127.0.0.1:{}", free_port_pub());
+        let dead = format!("http://127.0.0.1:{}", free_port());
         let r2 = Redeemer::new(&dead, &dir.path().join("w2.sqlite"), [8u8; 64]).await.unwrap();
         let start = Instant::now();
         let q = r2.quote_melt(&invoice, 4, Duration::from_secs(5)).await.unwrap_err();

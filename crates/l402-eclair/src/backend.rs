@@ -62,19 +62,8 @@ fn rejected(cause: impl Into<String>) -> BackendError {
     }
 }
 
-/// An error and its sources, one line ("client error (Connect): tcp connect error: …").
 fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
+    l402_https::error_chain(e)
 }
 
 /// The `error` text of an Eclair error reply, or the start of the body, for messages.

@@ -121,19 +121,8 @@ fn reason_of(body: &[u8]) -> String {
     }
 }
 
-/// An error and its sources, one line.
 fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    crate::document::printable(&text)
+    crate::document::printable(&l402_https::error_chain(e))
 }
 
 #[cfg(test)]

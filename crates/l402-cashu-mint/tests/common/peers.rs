@@ -44,7 +44,7 @@ pub fn available(exe: &Path) -> bool {
     false
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
@@ -242,4 +242,18 @@ impl Wallet {
     pub fn receive(&self, token: &str) -> Result<u64, String> {
         self.call(&serde_json::json!({"op": "receive", "token": token})).map(|a| a["amount"].as_u64().unwrap_or(0))
     }
+}
+
+/// A bolt11 invoice of `amount` sat from the mint itself: a NUT-04 mint quote's `request`
+/// (POST /v1/mint/quote/bolt11), which the FakeWallet settles when the mint melts to it.
+pub fn mint_invoice(mint: &str, amount: u64) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-H", "content-type: application/json", "-d"])
+        .arg(format!("{{\"amount\":{amount},\"unit\":\"sat\"}}"))
+        .arg(format!("{}/v1/mint/quote/bolt11", mint.trim_end_matches('/')))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("mint quote: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+    v["request"].as_str().unwrap_or_else(|| panic!("no request in {v}")).to_string()
 }
